@@ -1,0 +1,62 @@
+"""qbackground: typed background tasks for PySide6 applications.
+
+Example::
+
+    from qbackground import BackgroundTask, TaskLifeCycle, background_worker
+
+    class Sum(BackgroundTask[int, int]):
+        def run(self, lifecycle: TaskLifeCycle[int]) -> int:
+            total = 0
+            for i in range(100):
+                total += i
+                lifecycle.publish(i)
+            return total
+
+        def done(self, result: int) -> None:
+            print("sum:", result)
+
+    background_worker().handle(Sum()).execute()
+"""
+
+from ._accessor import UIAccessor
+from ._default import background_worker
+from ._errors import (
+    IllegalConcurrentAccessError,
+    ProcessCrashedError,
+    QBackgroundError,
+    TaskCancelledError,
+    TaskInterruptedError,
+    TaskQueueFullError,
+    TaskStateError,
+    TaskTimeoutError,
+)
+from ._handler import BackgroundTaskHandler
+from ._lifecycle import ExecutionContext, TaskLifeCycle
+from ._listener import ProgressListener
+from ._status import TaskStatus
+from ._task import BackgroundTask
+from ._worker import BackgroundWorker
+from ._wrapper import BackgroundTaskWrapper
+
+__all__ = [
+    "BackgroundTask",
+    "BackgroundTaskHandler",
+    "BackgroundTaskWrapper",
+    "BackgroundWorker",
+    "ExecutionContext",
+    "IllegalConcurrentAccessError",
+    "ProcessCrashedError",
+    "ProgressListener",
+    "QBackgroundError",
+    "TaskCancelledError",
+    "TaskInterruptedError",
+    "TaskLifeCycle",
+    "TaskQueueFullError",
+    "TaskStateError",
+    "TaskStatus",
+    "TaskTimeoutError",
+    "UIAccessor",
+    "background_worker",
+]
+
+__version__ = "0.1.0"

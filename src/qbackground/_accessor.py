@@ -1,0 +1,121 @@
+"""``UIAccessor``: run code on the GUI thread from a background thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import shiboken6
+from PySide6.QtWidgets import QWidget
+
+from ._errors import TaskInterruptedError
+
+if TYPE_CHECKING:
+    from ._worker import BackgroundWorker
+
+__all__ = ["UIAccessor"]
+
+R = TypeVar("R")
+
+_POLL = 0.02  # how often a synchronous caller re-checks that waiting still makes sense
+
+
+class _SyncCall:
+    __slots__ = ("fn", "done", "value", "error")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn()
+        except BaseException as exc:  # handed to the waiting caller, who raises it
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class UIAccessor:
+    """Runs callables on the GUI thread for code that lives on other threads.
+
+    Get one with ``worker.get_ui_accessor(owner)`` on the GUI thread; use it anywhere.
+    With an ``owner``, calls become no-ops once that widget is deleted.
+
+    Example::
+
+        accessor = background_worker().get_ui_accessor(window)
+
+        def on_socket_data(text: str) -> None:        # some library's thread
+            accessor.access(lambda: log_view.append(text))
+    """
+
+    __slots__ = ("_worker", "_owner")
+
+    def __init__(self, worker: BackgroundWorker, owner: QWidget | None = None) -> None:
+        self._worker = worker
+        self._owner = owner
+
+    def _owner_gone(self) -> bool:
+        return self._owner is not None and not shiboken6.isValid(self._owner)
+
+    def access(self, fn: Callable[[], object]) -> None:
+        """Run ``fn()`` on the GUI thread later; a no-op if the owner is gone.
+
+        An exception from ``fn`` goes to ``BackgroundWorker.unhandled_exception``.
+
+        Example::
+
+            accessor.access(lambda: label.setText("connected"))
+        """
+
+        def call() -> None:
+            if self._owner_gone():
+                return
+            try:
+                fn()
+            except Exception as exc:
+                self._worker._report_unhandled(None, exc)
+
+        self._worker._dispatcher.post(call)
+
+    def access_synchronously(self, fn: Callable[[], R]) -> R:
+        """Run ``fn()`` on the GUI thread, wait, and return its value (or raise its error).
+
+        Called on the GUI thread it simply calls ``fn()``. While the GUI thread is in
+        ``get_result()`` such calls still run, so they cannot deadlock it.
+
+        Raises:
+            TaskInterruptedError: the owner is gone or the worker shut down before
+                ``fn`` could run.
+
+        Example::
+
+            text = accessor.access_synchronously(line_edit.text)
+        """
+        worker = self._worker
+        if worker._dispatcher.is_gui_thread():
+            if self._owner_gone():
+                raise TaskInterruptedError("the accessor's owner widget was deleted")
+            return fn()
+        call = _SyncCall(fn)
+
+        def run() -> None:
+            if self._owner_gone():
+                call.error = TaskInterruptedError("the accessor's owner widget was deleted")
+                call.done.set()
+            else:
+                call.run()
+
+        worker._dispatcher.post(run)
+        while not call.done.wait(_POLL):
+            if worker._is_shut_down:
+                raise TaskInterruptedError(
+                    "the worker shut down before access_synchronously() could run"
+                )
+        if call.error is not None:
+            raise call.error
+        return call.value  # type: ignore[no-any-return]

@@ -1,0 +1,186 @@
+"""The GUI-thread dispatcher: the only code that crosses into the Qt event loop.
+
+Any thread hands it a callable with :meth:`Dispatcher.post`; the GUI thread runs the
+callables in order. Two rules keep the GUI responsive under floods:
+
+* **One wake-up event per batch.** ``post`` appends to a deque and posts a Qt event
+  only when none is pending (``_wake_pending``). The GUI clears the flag *before* it
+  drains, and posters append *before* they read the flag, so no item is ever left
+  without a wake-up (the GIL makes these plain reads and writes sequentially
+  consistent).
+* **A time budget per drain.** A drain stops after ``budget`` seconds and posts a fresh
+  wake-up, so timers and painting run between slices of a burst of completions.
+
+Progress is coalesced separately: a lifecycle with new items marks itself *dirty* once
+(see ``LocalLifeCycle``), and dirty lifecycles are flushed at most once per frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from time import monotonic
+from typing import Protocol
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
+__all__ = ["Dispatcher", "ProgressSource"]
+
+_log = logging.getLogger("qbackground")
+
+_WAKE = QEvent.Type(QEvent.registerEventType())
+
+
+class ProgressSource(Protocol):
+    """A lifecycle whose pending progress the dispatcher flushes once per frame."""
+
+    def deliver_pending(self) -> None:
+        """Hand everything pending to the GUI-side sink (GUI thread only)."""
+
+
+class _Receiver(QObject):
+    """Lives on the GUI thread; turns our wake-up events into drains."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__()
+        self._dispatcher = dispatcher
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _WAKE:
+            self._dispatcher.drain(self._dispatcher.budget)
+            return True
+        return super().event(event)
+
+
+class Dispatcher:
+    """Runs callables posted from any thread on the GUI thread, in order.
+
+    Must be created on the GUI thread (the thread of the ``QCoreApplication``).
+    """
+
+    def __init__(
+        self,
+        *,
+        frame_interval: float,
+        budget: float = 0.008,
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        self.gui_ident = threading.get_ident()
+        self.frame_interval = frame_interval
+        self.budget = budget
+        self._on_error = on_error
+        self._inbound: deque[Callable[[], object]] = deque()
+        # Invariant: True while a wake-up event is queued or a drain is about to clear it.
+        self._wake_pending = False
+        self._closed = False
+        # Threads blocked in wait_for_work() (only the GUI thread, in get_result()).
+        self._waiters = 0
+        self._cond = threading.Condition(threading.Lock())
+        # Ordered set of lifecycles with progress waiting for the next frame.
+        self._dirty: dict[ProgressSource, None] = {}
+        self._next_frame = 0.0
+        self._receiver = _Receiver(self)
+        self._frame_timer = QTimer(self._receiver)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.timeout.connect(self.flush_due_progress)
+
+    # -- any thread ----------------------------------------------------------------
+
+    def post(self, fn: Callable[[], object]) -> None:
+        """Run ``fn()`` on the GUI thread soon (after what was posted before it)."""
+        self._inbound.append(fn)
+        if not self._wake_pending:
+            self._wake()
+        if self._waiters:
+            with self._cond:
+                self._cond.notify_all()
+
+    def _wake(self) -> None:
+        self._wake_pending = True
+        if self._closed:
+            return
+        try:
+            QCoreApplication.postEvent(self._receiver, QEvent(_WAKE))
+        except RuntimeError:
+            # The receiver's C++ object is gone (application torn down): nothing to run.
+            self._closed = True
+
+    def is_gui_thread(self) -> bool:
+        """True when called on the GUI thread."""
+        return threading.get_ident() == self.gui_ident
+
+    # -- GUI thread ----------------------------------------------------------------
+
+    def drain(self, budget: float | None = None) -> None:
+        """Run posted callables; stop after ``budget`` seconds (None: until empty)."""
+        self._wake_pending = False
+        inbound = self._inbound
+        deadline = None if budget is None else monotonic() + budget
+        count = 0
+        while inbound:
+            try:
+                fn = inbound.popleft()
+            except IndexError:  # pragma: no cover - emptied by a nested drain
+                break
+            try:
+                fn()
+            except Exception as exc:  # callbacks report their own errors; belt and braces
+                self._on_error(exc)
+            count += 1
+            if deadline is not None and not count & 31 and monotonic() > deadline:
+                if inbound and not self._wake_pending:
+                    self._wake()
+                break
+        self.flush_due_progress()
+
+    def mark_dirty(self, source: ProgressSource) -> None:
+        """Flush ``source`` at the next frame (now, if the last frame is old enough)."""
+        self._dirty[source] = None
+
+    def forget(self, source: ProgressSource) -> None:
+        """Stop tracking ``source`` (its task ended)."""
+        self._dirty.pop(source, None)
+
+    def flush_due_progress(self) -> None:
+        """Deliver dirty progress if a frame interval passed; else arm the frame timer."""
+        if not self._dirty:
+            return
+        now = monotonic()
+        if now >= self._next_frame:
+            self._next_frame = now + self.frame_interval
+            dirty, self._dirty = self._dirty, {}
+            for source in dirty:
+                try:
+                    source.deliver_pending()
+                except Exception as exc:  # pragma: no cover - sinks report their own errors
+                    self._on_error(exc)
+            if not self._dirty:
+                return
+            now = monotonic()
+        if not self._closed and not self._frame_timer.isActive():
+            self._frame_timer.start(max(1, round((self._next_frame - now) * 1000)))
+
+    def seconds_to_next_frame(self) -> float | None:
+        """How long until dirty progress is due, or None when nothing is dirty."""
+        if not self._dirty:
+            return None
+        return max(0.0, self._next_frame - monotonic())
+
+    def wait_for_work(self, timeout: float | None) -> None:
+        """Block the GUI thread until something is posted or ``timeout`` passes."""
+        with self._cond:
+            self._waiters += 1
+            try:
+                if not self._inbound:
+                    self._cond.wait(timeout)
+            finally:
+                self._waiters -= 1
+
+    def close(self) -> None:
+        """Stop waking the GUI; callables posted from now on are dropped."""
+        self._closed = True
+        self._inbound.clear()
+        self._dirty.clear()
+        self._frame_timer.stop()

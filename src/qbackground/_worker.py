@@ -1,0 +1,334 @@
+"""``BackgroundWorker``: hands tasks to executors and their news to the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtWidgets import QWidget
+
+from ._accessor import UIAccessor
+from ._config import resolve_bool, resolve_count, resolve_seconds
+from ._deadlines import DeadlineWatch
+from ._dispatcher import Dispatcher
+from ._errors import IllegalConcurrentAccessError, TaskStateError
+from ._handler import BackgroundTaskHandler
+from ._owner import OwnerRegistry
+from ._strict import make_profiler
+from ._task import BackgroundTask, normalize_timeout
+from .backends import Executor, ThreadExecutor
+
+__all__ = ["BackgroundWorker"]
+
+_log = logging.getLogger("qbackground")
+
+V = TypeVar("V")
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _default_threads() -> int:
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+class BackgroundWorker(QObject):
+    """Runs :class:`BackgroundTask` objects and brings their news to the GUI thread.
+
+    Create it on the GUI thread once a ``QApplication`` exists (or use
+    :func:`background_worker` for the process-wide one). Arguments left ``None`` come from
+    ``QBACKGROUND_THREADS``, ``QBACKGROUND_MAX_QUEUED``,
+    ``QBACKGROUND_TIMEOUT_CHECK_INTERVAL`` and ``QBACKGROUND_STRICT``.
+
+    Example::
+
+        worker = BackgroundWorker(threads=4, strict=True)
+        worker.unhandled_exception.connect(lambda task, exc: show_error(exc))
+        worker.handle(MyTask(owner=window)).execute()
+
+    Args:
+        threads: most tasks running at once on the thread backend
+            (default ``min(32, cpu_count + 4)``).
+        max_queued: most tasks waiting for a thread; one more raises
+            ``TaskQueueFullError`` at ``execute()`` (default: unbounded).
+        timeout_check_interval: the longest a timeout may be delivered after its
+            deadline (default 0.02 s).
+        strict: raise ``IllegalConcurrentAccessError`` when a task's thread calls a
+            ``QWidget`` method (default off; on in the test fixtures).
+        progress_interval: the shortest time between two ``progress()`` calls of one
+            task (default 1/60 s, one frame).
+        parent: the usual ``QObject`` parent.
+
+    Raises:
+        IllegalConcurrentAccessError: created off the GUI thread.
+        TaskStateError: no ``QCoreApplication`` exists yet.
+    """
+
+    unhandled_exception = Signal(object, object)
+    """``(task or None, exception)``: an error no task callback handled (GUI thread)."""
+
+    task_timed_out = Signal(object)
+    """``(task)``: a timeout whose ``handle_timeout_exception()`` returned False."""
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        max_queued: int | None = None,
+        timeout_check_interval: float | None = None,
+        strict: bool | None = None,
+        progress_interval: float | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        app = QCoreApplication.instance()
+        if app is None:
+            raise TaskStateError(
+                "BackgroundWorker needs a running Qt application: create QApplication first"
+            )
+        if QThread.currentThread() is not app.thread():
+            raise IllegalConcurrentAccessError(
+                "BackgroundWorker must be created on the GUI thread (the QApplication's thread)"
+            )
+        super().__init__(parent)
+        max_threads = resolve_count(threads, "QBACKGROUND_THREADS", _default_threads(), minimum=1)
+        assert max_threads is not None
+        self._max_queued = resolve_count(max_queued, "QBACKGROUND_MAX_QUEUED", None, minimum=0)
+        self._check_interval = resolve_seconds(
+            timeout_check_interval, "QBACKGROUND_TIMEOUT_CHECK_INTERVAL", 0.02
+        )
+        self._strict = resolve_bool(strict, "QBACKGROUND_STRICT", False)
+        frame = resolve_seconds(progress_interval, "QBACKGROUND_PROGRESS_INTERVAL", 1 / 60)
+        self._profiler = make_profiler() if self._strict else None
+        self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error)
+        self._deadlines = DeadlineWatch(self._check_interval)
+        self._owners = OwnerRegistry()
+        self._threads = ThreadExecutor(max_threads, self._max_queued)
+        self._executors: dict[str, Executor] = {"thread": self._threads}
+        self._alive: set[BackgroundTaskHandler[Any]] = set()
+        self._is_shut_down = False
+        self._shutdown_lock = threading.Lock()
+        app.aboutToQuit.connect(self._on_about_to_quit)
+
+    # -- settings ------------------------------------------------------------------
+
+    @property
+    def threads(self) -> int:
+        """Most tasks running at once on the thread backend.
+
+        Example::
+
+            assert BackgroundWorker(threads=2).threads == 2
+        """
+        return self._threads.max_threads
+
+    @property
+    def max_queued(self) -> int | None:
+        """Most tasks waiting for a thread, or None for no limit.
+
+        Example::
+
+            assert BackgroundWorker(max_queued=10).max_queued == 10
+        """
+        return self._max_queued
+
+    @property
+    def timeout_check_interval(self) -> float:
+        """The longest a timeout may be delivered after its deadline, in seconds.
+
+        Example::
+
+            assert BackgroundWorker().timeout_check_interval == 0.02
+        """
+        return self._check_interval
+
+    @property
+    def strict(self) -> bool:
+        """Whether widget calls from task threads raise ``IllegalConcurrentAccessError``.
+
+        Example::
+
+            assert BackgroundWorker(strict=True).strict
+        """
+        return self._strict
+
+    @property
+    def is_shut_down(self) -> bool:
+        """True once :meth:`shutdown` was called.
+
+        Example::
+
+            worker.shutdown()
+            assert worker.is_shut_down
+        """
+        return self._is_shut_down
+
+    # -- API -------------------------------------------------------------------------
+
+    def handle(
+        self, task: BackgroundTask[Any, V], *, executor: str | Executor | None = None
+    ) -> BackgroundTaskHandler[V]:
+        """Prepare ``task`` for execution and return its handler (GUI thread).
+
+        Calls the task's ``get_params()`` once, here, and binds its owner.
+
+        Raises:
+            IllegalConcurrentAccessError: called off the GUI thread.
+            TypeError: ``task`` is not a ``BackgroundTask``, or ``executor`` is neither
+                a name nor an ``Executor``.
+            ValueError: ``executor`` names no known backend.
+            TaskStateError: the worker was shut down.
+
+        Example::
+
+            handler = worker.handle(MyTask())
+            handler.execute()
+        """
+        if not self._dispatcher.is_gui_thread():
+            raise IllegalConcurrentAccessError(
+                "BackgroundWorker.handle() must be called on the GUI thread; "
+                "use UIAccessor.access() to start work from another thread"
+            )
+        if not isinstance(task, BackgroundTask):
+            raise TypeError(
+                f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
+                "subclass BackgroundTask and implement run(lifecycle)"
+            )
+        runner = self._executor_for(executor)
+        runner.check_task(task)
+        self._check_open()
+        params = task.get_params()
+        if params is None:
+            frozen = _EMPTY
+        elif isinstance(params, Mapping):
+            frozen = MappingProxyType(dict(params))
+        else:
+            raise TypeError(
+                f"{type(task).__name__}.get_params() must return a Mapping or None, "
+                f"not {type(params).__name__}"
+            )
+        return BackgroundTaskHandler(self, task, runner, frozen)
+
+    def get_ui_accessor(self, owner: QWidget | None = None) -> UIAccessor:
+        """A :class:`UIAccessor` for code on other threads; bound to ``owner`` if given.
+
+        Example::
+
+            accessor = worker.get_ui_accessor(window)
+            threading.Thread(target=lambda: accessor.access(window.raise_)).start()
+        """
+        if owner is not None and not isinstance(owner, QWidget):
+            raise TypeError(f"owner must be a QWidget or None, not {type(owner).__name__}")
+        return UIAccessor(self, owner)
+
+    def check_ui_access(self) -> None:
+        """Raise ``IllegalConcurrentAccessError`` unless called on the GUI thread.
+
+        Example::
+
+            def refresh(self):
+                worker.check_ui_access()
+                self.table.reset()
+        """
+        if not self._dispatcher.is_gui_thread():
+            raise IllegalConcurrentAccessError(
+                f"this code must run on the GUI thread, not on {threading.current_thread().name!r}"
+            )
+
+    def active_handlers(self) -> list[BackgroundTaskHandler[Any]]:
+        """Handlers executed and not yet decided, in no particular order.
+
+        Example::
+
+            for handler in worker.active_handlers():
+                handler.cancel()
+        """
+        return list(self._alive)
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
+        """Interrupt every task silently (status ``INTERRUPTED``) and stop the threads.
+
+        With ``wait`` it joins the threads for up to ``timeout`` seconds (None: until
+        they stop) and returns True if all stopped; a task that never checks for
+        interruption keeps its daemon thread, which does not block interpreter exit.
+        Calling it again is harmless. Connected to ``QCoreApplication.aboutToQuit``.
+
+        Example::
+
+            app.aboutToQuit.connect(lambda: worker.shutdown(timeout=2))
+        """
+        limit = normalize_timeout(timeout, "shutdown() timeout")
+        with self._shutdown_lock:
+            first = not self._is_shut_down
+            self._is_shut_down = True
+        if first:
+            for handler in list(self._alive):
+                handler._interrupt()
+            self._deadlines.close(0)
+            if self._dispatcher.is_gui_thread():
+                self._owners.clear()
+        stopped = True
+        for runner in self._executors.values():
+            stopped = runner.shutdown(limit if wait else 0.0) and stopped
+        if first:
+            self._dispatcher.close()
+        return stopped
+
+    # -- internals -------------------------------------------------------------------
+
+    def _executor_for(self, executor: str | Executor | None) -> Executor:
+        if executor is None:
+            return self._threads
+        if isinstance(executor, str):
+            found = self._executors.get(executor)
+            if found is None:
+                raise ValueError(
+                    f"unknown executor {executor!r}; known: {', '.join(sorted(self._executors))}"
+                )
+            return found
+        if isinstance(executor, Executor):
+            return executor
+        raise TypeError(
+            f"executor must be a backend name or an Executor, not {type(executor).__name__}"
+        )
+
+    def _check_open(self) -> None:
+        if self._is_shut_down:
+            raise TaskStateError("the worker was shut down; create a new BackgroundWorker")
+
+    def _track(self, handler: BackgroundTaskHandler[Any]) -> None:
+        self._alive.add(handler)
+        if not handler.is_alive():  # decided before we tracked it
+            self._alive.discard(handler)
+
+    def _forget(self, handler: BackgroundTaskHandler[Any]) -> None:
+        self._alive.discard(handler)
+        if handler._task.timeout is not None:
+            self._deadlines.note_dead()
+
+    def _report_unhandled(self, task: BackgroundTask[Any, Any] | None, exc: BaseException) -> None:
+        _log.error(
+            "Unhandled exception in %s",
+            type(task).__name__ if task is not None else "a UIAccessor call",
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        try:
+            self.unhandled_exception.emit(task, exc)
+        except RuntimeError:  # pragma: no cover - the worker's C++ object is gone
+            pass
+
+    def _report_timeout(self, task: BackgroundTask[Any, Any]) -> None:
+        _log.warning("%s timed out after %s s and did not handle it", type(task).__name__, task.timeout)
+        try:
+            self.task_timed_out.emit(task)
+        except RuntimeError:  # pragma: no cover
+            pass
+
+    def _dispatch_error(self, exc: BaseException) -> None:
+        self._report_unhandled(None, exc)
+
+    def _on_about_to_quit(self) -> None:
+        self.shutdown(wait=True, timeout=1.0)

@@ -1,0 +1,112 @@
+"""``BackgroundTaskWrapper``: restartable execution of a task (CUBA's helper)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from ._errors import TaskStateError
+from ._handler import BackgroundTaskHandler
+from ._task import BackgroundTask
+from ._worker import BackgroundWorker
+
+__all__ = ["BackgroundTaskWrapper"]
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class BackgroundTaskWrapper(Generic[T, V]):
+    """Runs a task again and again, cancelling the previous run each time.
+
+    Handlers are single-shot; this keeps the current one. Good for "search as you
+    type": each keystroke restarts the search, and the stale one's ``canceled()`` runs.
+
+    Example::
+
+        search = BackgroundTaskWrapper(SearchTask(owner=window))
+        line_edit.textChanged.connect(lambda _text: search.restart())
+
+    Args:
+        task: the task ``restart()`` runs when given none.
+        worker: the worker to use (default :func:`background_worker`).
+    """
+
+    def __init__(
+        self,
+        task: BackgroundTask[T, V] | None = None,
+        worker: BackgroundWorker | None = None,
+    ) -> None:
+        if task is not None and not isinstance(task, BackgroundTask):
+            raise TypeError(f"task must be a BackgroundTask or None, not {type(task).__name__}")
+        if worker is not None and not isinstance(worker, BackgroundWorker):
+            raise TypeError(f"worker must be a BackgroundWorker or None, not {type(worker).__name__}")
+        self._task = task
+        self._worker = worker
+        self._handler: BackgroundTaskHandler[V] | None = None
+
+    @property
+    def handler(self) -> BackgroundTaskHandler[V] | None:
+        """The handler of the latest run, or None before the first ``restart()``.
+
+        Example::
+
+            if wrapper.handler is not None and wrapper.handler.is_alive(): ...
+        """
+        return self._handler
+
+    def restart(self, task: BackgroundTask[T, V] | None = None) -> BackgroundTaskHandler[V]:
+        """Cancel the running handler (its ``canceled()`` runs) and execute a new one.
+
+        ``task`` replaces the wrapped task for this and later runs.
+
+        Raises:
+            TaskStateError: no task was given now or at construction.
+
+        Example::
+
+            wrapper.restart(SearchTask(query=edit.text(), owner=window))
+        """
+        if task is not None:
+            if not isinstance(task, BackgroundTask):
+                raise TypeError(f"task must be a BackgroundTask, not {type(task).__name__}")
+            self._task = task
+        if self._task is None:
+            raise TypeError("restart() needs a task: pass one here or to BackgroundTaskWrapper()")
+        self.cancel()
+        if self._worker is None:
+            from ._default import background_worker
+
+            self._worker = background_worker()
+        handler = self._worker.handle(self._task)
+        handler.execute()
+        self._handler = handler
+        return handler
+
+    def cancel(self) -> bool:
+        """Cancel the running handler; False if none is running.
+
+        Example::
+
+            stop_button.clicked.connect(wrapper.cancel)
+        """
+        handler = self._handler
+        if handler is None or not handler.is_alive():
+            return False
+        return handler.cancel()
+
+    def get_result(self, timeout: float | None = None) -> V:
+        """``get_result()`` of the latest run.
+
+        Raises:
+            TaskStateError: ``restart()`` was never called.
+
+        Example::
+
+            wrapper.restart()
+            value = wrapper.get_result(timeout=5)
+        """
+        if self._handler is None:
+            raise TaskStateError("get_result() before restart(): nothing has run yet")
+        return self._handler.get_result(timeout)
+
+
