@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QTimer, SignalInstance
 from PySide6.QtWidgets import QDialog, QWidget
 
 __all__ = ["OwnerRegistry"]
@@ -37,13 +38,16 @@ class _OwnerWatch(QObject):
         self._handlers: dict[_Bound, None] = {}
         self._closing = False
         self._window = window = owner.window()
-        window.installEventFilter(self)
-        owner.destroyed.connect(self._gone)
-        if window is not owner:
-            window.destroyed.connect(self._gone)
-        if isinstance(window, QDialog):
-            window.finished.connect(self._gone)
         self._owner = owner
+        window.installEventFilter(self)
+        # The signals we connected, to disconnect exactly those in detach().
+        self._signals: list[SignalInstance] = [owner.destroyed]
+        if window is not owner:
+            self._signals.append(window.destroyed)
+        if isinstance(window, QDialog):
+            self._signals.append(window.finished)
+        for signal in self._signals:
+            signal.connect(self._gone)
 
     def add(self, handler: _Bound) -> None:
         self._handlers[handler] = None
@@ -72,21 +76,12 @@ class _OwnerWatch(QObject):
 
     def detach(self) -> None:
         """Undo every connection (the owner is alive but no task needs it)."""
-        import shiboken6
-
         if not shiboken6.isValid(self._window) or not shiboken6.isValid(self._owner):
             return
         self._window.removeEventFilter(self)
-        for signal in (self._owner.destroyed, self._window.destroyed):
-            try:
-                signal.disconnect(self._gone)
-            except (RuntimeError, TypeError):  # pragma: no cover - already gone
-                pass
-        if isinstance(self._window, QDialog):
-            try:
-                self._window.finished.disconnect(self._gone)
-            except (RuntimeError, TypeError):  # pragma: no cover
-                pass
+        for signal in self._signals:
+            signal.disconnect(self._gone)
+        self._signals.clear()
 
 
 class OwnerRegistry:

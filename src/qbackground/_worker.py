@@ -192,6 +192,11 @@ class BackgroundWorker(QObject):
                 "BackgroundWorker.handle() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
             )
+        if isinstance(task, type) and issubclass(task, BackgroundTask):
+            raise TypeError(
+                f"handle() takes a task instance, not the class {task.__name__}: "
+                f"write handle({task.__name__}(...))"
+            )
         if not isinstance(task, BackgroundTask):
             raise TypeError(
                 f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "

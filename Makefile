@@ -1,0 +1,39 @@
+# Every target creates .venv and installs what it needs; nothing else is assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: test typecheck pytest demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+## make test: mypy --strict on src/, then the whole pytest suite, headless
+test: typecheck pytest
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/python -m mypy --strict src/
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make demo [DEMO_ARGS=--smoke]: open the demo window (--smoke: run it headless and exit)
+demo: $(VENV)/.demo-installed
+	$(BIN)/python -m demo_app $(DEMO_ARGS)
+
+## make bench: qbackground vs superqt vs raw QThreadPool; writes benchmarks/results.md
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis
