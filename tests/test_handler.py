@@ -257,3 +257,23 @@ def test_future_view_and_start(worker: BackgroundWorker) -> None:
     with pytest.raises(ValueError):
         failing.get_result(5)
     assert isinstance(failing.future().exception(), ValueError)
+
+
+def test_await_handler_from_a_coroutine(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    import asyncio
+
+    ok = worker.handle(Recorder()).start()
+    bad = worker.handle(Failing(ValueError("awaited"))).start()
+    got: list[Any] = []
+
+    async def consumer() -> None:
+        got.append(await ok)
+        try:
+            await bad
+        except ValueError as exc:
+            got.append(str(exc))
+
+    thread = threading.Thread(target=lambda: asyncio.run(consumer()))
+    thread.start()
+    qtbot.waitUntil(lambda: not thread.is_alive())
+    assert got == ["result", "awaited"]

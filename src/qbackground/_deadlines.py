@@ -25,9 +25,7 @@ class _Expirable(Protocol):
 class DeadlineWatch:
     """Calls ``item._expire()`` on its own thread when the item's deadline passes."""
 
-    def __init__(self, slack: float) -> None:
-        # How late a wake-up may be; used to coalesce deadlines that fall together.
-        self._slack = slack
+    def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._heap: list[tuple[float, int, _Expirable]] = []
         self._seq = itertools.count()
@@ -70,7 +68,6 @@ class DeadlineWatch:
 
     def _loop(self) -> None:
         cond = self._cond
-        heap = self._heap
         while True:
             due: list[_Expirable] = []
             with cond:
@@ -85,8 +82,8 @@ class DeadlineWatch:
                         cond.wait()
                 if self._closed:
                     return
-                limit = monotonic() + self._slack / 4
-                while heap and heap[0][0] <= limit:
+                now = monotonic()  # never early: a deadline is a promise to the task
+                while heap and heap[0][0] <= now:
                     due.append(heapq.heappop(heap)[2])
             # Expire outside the lock: _expire() takes the handler's lock, and add() is
             # called by handlers; one lock order only.

@@ -90,6 +90,8 @@ class Dispatcher:
 
     def post(self, fn: Callable[[], object]) -> None:
         """Run ``fn()`` on the GUI thread soon (after what was posted before it)."""
+        if self._closed:
+            return  # shut down: every task was interrupted, nothing is left to deliver
         self._inbound.append(fn)
         if not self._wake_pending:
             self._wake()

@@ -104,7 +104,7 @@ class BackgroundWorker(QObject):
         frame = resolve_seconds(progress_interval, "QBACKGROUND_PROGRESS_INTERVAL", 1 / 60)
         self._profiler = make_profiler() if self._strict else None
         self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error)
-        self._deadlines = DeadlineWatch(self._check_interval)
+        self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
         self._threads = ThreadExecutor(max_threads, self._max_queued)
         self._executors: dict[str, Executor] = {"thread": self._threads}
