@@ -440,3 +440,27 @@ def test_app_quit_with_running_tasks_exits_fast(tmp_path: Any) -> None:
     assert "QThread" not in done.stderr and "Destroyed while" not in done.stderr
     took = float(done.stdout.split()[-1])
     assert took < 2.0
+
+
+def test_shutdown_timeout_with_a_task_that_ignores_interruption(qapp: Any) -> None:
+    import time
+
+    worker = BackgroundWorker(threads=1)
+    release = threading.Event()
+    started = threading.Event()
+
+    class Stubborn(BackgroundTask[None, None]):
+        def run(self, lifecycle: TaskLifeCycle[None]) -> None:
+            started.set()
+            release.wait(10)  # never looks at the lifecycle
+
+    handler = worker.handle(Stubborn())
+    handler.execute()
+    assert started.wait(5)
+    begin = time.monotonic()
+    assert worker.shutdown(timeout=0.2) is False  # the thread could not be stopped
+    assert 0.15 < time.monotonic() - begin < 2.0
+    assert handler.status is TaskStatus.INTERRUPTED
+    release.set()
+    assert worker.shutdown(timeout=5) is True  # and once run() returns, it is joined
+    assert not any(t.is_alive() for t in worker._threads.threads())

@@ -31,6 +31,12 @@ ProgressSink = Callable[[list[Any], list[tuple[str, Any]], "str | None", "float 
 """GUI-side receiver: ``(items, events, new_message or None, new_fraction or None)``."""
 
 
+def _discard(
+    items: list[Any], events: list[tuple[str, Any]], message: str | None, fraction: float | None
+) -> None:
+    """The sink of a closed lifecycle."""
+
+
 class LocalLifeCycle(TaskLifeCycle[T], Generic[T]):
     """The lifecycle ``run()`` gets on the thread backend (and the GUI-side channel of
     every other backend, whose proxies replay the remote task's reports into it)."""
@@ -209,3 +215,4 @@ class LocalLifeCycle(TaskLifeCycle[T], Generic[T]):
         """No more deliveries (GUI thread, at the terminal callback)."""
         self._closed = True
         self._dispatcher.forget(self)
+        self._sink = _discard  # break the handler <-> lifecycle cycle early
