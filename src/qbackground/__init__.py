@@ -19,6 +19,7 @@ Example::
 """
 
 from ._accessor import UIAccessor
+from ._async import AsyncBackgroundTask
 from ._default import background_worker
 from ._errors import (
     IllegalConcurrentAccessError,
@@ -39,6 +40,7 @@ from ._worker import BackgroundWorker
 from ._wrapper import BackgroundTaskWrapper
 
 __all__ = [
+    "AsyncBackgroundTask",
     "BackgroundTask",
     "BackgroundTaskHandler",
     "BackgroundTaskWrapper",

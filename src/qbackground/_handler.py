@@ -437,6 +437,8 @@ class BackgroundTaskHandler(Generic[V]):
             lifecycle.interrupt(cancelled=status is TaskStatus.CANCELLED)
         if previous is _QUEUED:
             self._executor.on_unqueue()
+        else:
+            self._executor.on_interrupt(self)  # e.g. tell a worker process, or cancel a coroutine
         self._after_decision()
         return True
 

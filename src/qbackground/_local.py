@@ -135,8 +135,7 @@ class LocalLifeCycle(TaskLifeCycle[T], Generic[T]):
     def flush(self) -> None:
         if self._stopped:
             self._raise_stopped("flush()")
-        self._scheduled = True
-        self._dispatcher.post(self._deliver_now)
+        self.request_flush()
 
     def sleep(self, seconds: float) -> None:
         seconds = _check_number(seconds, "sleep() seconds")
@@ -165,6 +164,36 @@ class LocalLifeCycle(TaskLifeCycle[T], Generic[T]):
             reason = "cancelled" if self._cancelled else "interrupted (timeout, owner closed or shutdown)"
             raise TaskInterruptedError(f"{what} called after the task was {reason}")
         raise TaskStateError(f"{what} called after run() returned; the task is over")
+
+    def feed(
+        self,
+        items: list[Any],
+        events: list[tuple[str, Any]],
+        message: str | None,
+        fraction: float | None,
+    ) -> None:
+        """Replay a remote task's reports into this channel (a backend's reader thread).
+
+        Reports that arrive after the task was interrupted are dropped, as a local
+        ``publish()`` would have raised instead.
+        """
+        if self._interrupted:
+            return
+        if items:
+            self._items.extend(items)
+        if events:
+            self._events.extend(events)
+        if message is not None:
+            self._message = message
+        if fraction is not None:
+            self._fraction = min(max(fraction, 0.0), 1.0)
+        if not self._scheduled:
+            self._schedule()
+
+    def request_flush(self) -> None:
+        """A remote ``flush()``: deliver at once instead of at the next frame."""
+        self._scheduled = True
+        self._dispatcher.post(self._deliver_now)
 
     # -- handler side (any thread) ------------------------------------------------------
 

@@ -106,6 +106,17 @@ class BackgroundTask(ABC, Generic[T, V]):
         self._owner = owner
         self._listeners = ()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the owner widget and listeners (GUI-side objects).
+
+        Off-process backends send the task to the worker by pickling; the owner and
+        the listeners stay in the GUI process, where the callbacks run.
+        """
+        state = dict(self.__dict__)
+        state.pop("_owner", None)
+        state.pop("_listeners", None)
+        return state
+
     @property
     def timeout(self) -> float | None:
         """The timeout in seconds, or ``None`` for no limit.

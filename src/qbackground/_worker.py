@@ -21,7 +21,8 @@ from ._handler import BackgroundTaskHandler
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
 from ._task import BackgroundTask, normalize_timeout
-from .backends import Executor, ThreadExecutor
+from ._async import AsyncBackgroundTask
+from .backends import AsyncioExecutor, Executor, ProcessExecutor, ThreadExecutor
 
 __all__ = ["BackgroundWorker"]
 
@@ -61,6 +62,10 @@ class BackgroundWorker(QObject):
             ``QWidget`` method (default off; on in the test fixtures).
         progress_interval: the shortest time between two ``progress()`` calls of one
             task (default 1/60 s, one frame).
+        processes: worker processes of the ``"process"`` executor (default
+            ``os.cpu_count()``; started on its first task).
+        process_grace: seconds a cancelled or timed-out process task may take to stop
+            by itself before its process is killed and replaced (default 2 s).
         parent: the usual ``QObject`` parent.
 
     Raises:
@@ -82,6 +87,8 @@ class BackgroundWorker(QObject):
         timeout_check_interval: float | None = None,
         strict: bool | None = None,
         progress_interval: float | None = None,
+        processes: int | None = None,
+        process_grace: float | None = None,
         parent: QObject | None = None,
     ) -> None:
         app = QCoreApplication.instance()
@@ -107,7 +114,18 @@ class BackgroundWorker(QObject):
         self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
         self._threads = ThreadExecutor(max_threads, self._max_queued)
-        self._executors: dict[str, Executor] = {"thread": self._threads}
+        self._asyncio = AsyncioExecutor()
+        self._processes = ProcessExecutor(
+            resolve_count(processes, "QBACKGROUND_PROCESSES", None, minimum=1),
+            grace=resolve_seconds(process_grace, "QBACKGROUND_PROCESS_GRACE", 2.0),
+        )
+        # The executors this worker owns (and shuts down); user-made Executor objects
+        # passed to handle() are their creator's to shut down.
+        self._executors: dict[str, Executor] = {
+            "thread": self._threads,
+            "process": self._processes,
+            "asyncio": self._asyncio,
+        }
         self._alive: set[BackgroundTaskHandler[Any]] = set()
         self._is_shut_down = False
         self._shutdown_lock = threading.Lock()
@@ -173,6 +191,10 @@ class BackgroundWorker(QObject):
     ) -> BackgroundTaskHandler[V]:
         """Prepare ``task`` for execution and return its handler (GUI thread).
 
+        ``executor`` picks where ``run()`` executes: ``"thread"`` (the default),
+        ``"process"`` (worker processes, no GIL), ``"asyncio"`` (the default for an
+        ``AsyncBackgroundTask``), or an :class:`~qbackground.backends.Executor` object.
+
         Calls the task's ``get_params()`` once, here, and binds its owner.
 
         Raises:
@@ -180,6 +202,8 @@ class BackgroundWorker(QObject):
             TypeError: ``task`` is not a ``BackgroundTask``, or ``executor`` is neither
                 a name nor an ``Executor``.
             ValueError: ``executor`` names no known backend.
+            TypeError: the executor cannot run this kind of task (an
+                ``AsyncBackgroundTask`` on ``"process"``, a plain task on ``"asyncio"``).
             TaskStateError: the worker was shut down.
 
         Example::
@@ -202,7 +226,7 @@ class BackgroundWorker(QObject):
                 f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
                 "subclass BackgroundTask and implement run(lifecycle)"
             )
-        runner = self._executor_for(executor)
+        runner = self._executor_for(task, executor)
         runner.check_task(task)
         self._check_open()
         params = task.get_params()
@@ -284,9 +308,9 @@ class BackgroundWorker(QObject):
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor_for(self, executor: str | Executor | None) -> Executor:
+    def _executor_for(self, task: BackgroundTask[Any, Any], executor: str | Executor | None) -> Executor:
         if executor is None:
-            return self._threads
+            return self._asyncio if isinstance(task, AsyncBackgroundTask) else self._threads
         if isinstance(executor, str):
             found = self._executors.get(executor)
             if found is None:

@@ -1,6 +1,8 @@
 """Where ``run()`` executes: one small interface, one module per backend."""
 
 from ._base import Executor, Job
+from .aio import AsyncioExecutor
+from .process import ProcessExecutor
 from .thread import ThreadExecutor
 
-__all__ = ["Executor", "Job", "ThreadExecutor"]
+__all__ = ["AsyncioExecutor", "Executor", "Job", "ProcessExecutor", "ThreadExecutor"]

@@ -52,3 +52,10 @@ class Executor(ABC):
 
     def on_unqueue(self) -> None:
         """A waiting job was cancelled before it began."""
+
+    def on_interrupt(self, job: Any) -> None:
+        """A running job was cancelled, timed out or interrupted (any thread).
+
+        In-process threads need nothing: the lifecycle's flags already changed. Other
+        backends forward the news (to a process, to a coroutine) here.
+        """

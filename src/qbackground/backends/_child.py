@@ -1,0 +1,282 @@
+"""The worker-process side of the process backend.
+
+One job at a time. Three threads:
+
+* the **main thread** runs ``task.run(lifecycle)``;
+* the **reader** receives ``run``/``cancel``/``stop`` from the parent, so a cancel flag
+  crosses the process boundary while ``run()`` computes (``is_cancelled()`` then reads a
+  local flag: no round trip per call);
+* the **flusher** sends batched reports (items, events, latest message and fraction) at
+  most every ``flush_interval`` once something was published, so a task that publishes
+  once and then computes for a long time is still shown promptly.
+
+All sends go through one lock, and the result is sent after a final flush on the same
+pipe, so ``done()`` can never overtake the last ``progress()``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import signal
+import threading
+import traceback
+from collections import deque
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .._errors import QBackgroundError, TaskInterruptedError, TaskStateError
+from .._lifecycle import TaskLifeCycle, _check_number
+
+__all__ = ["ChildLifeCycle", "RemoteTraceback", "main"]
+
+
+class RemoteTraceback(Exception):
+    """The formatted traceback of an exception raised in another process.
+
+    Attached as ``__cause__`` of the re-raised exception, as ``concurrent.futures``
+    does, so the remote frames show up in the GUI process's traceback.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ChildLifeCycle(TaskLifeCycle[Any]):
+    """The lifecycle ``run()`` gets inside a worker process."""
+
+    def __init__(self, job_id: int, params: Mapping[str, Any], child: _Child) -> None:
+        self.job_id = job_id
+        self._params = params
+        self._child = child
+        self._items: deque[Any] = deque()
+        self._events: deque[tuple[str, Any]] = deque()
+        self._message: str | None = None
+        self._fraction: float | None = None
+        self._dirty = False  # something waits for the flusher
+        self._urgent = False  # flush() asked for a delivery now
+        self._cancelled = False
+        self._interrupted = False
+        self._stopped = False
+        self._broken: BaseException | None = None  # a report could not be pickled
+        self._wakeup = threading.Event()
+        self._total = 1.0
+        self._value = 0.0
+
+    def publish(self, *changes: Any) -> None:
+        if self._stopped:
+            self._raise_stopped("publish()")
+        self._items.extend(changes)
+        if not self._dirty:
+            self._kick()
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled
+
+    def is_interrupted(self) -> bool:
+        return self._interrupted
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self._params
+
+    def set_message(self, message: str) -> None:
+        if not isinstance(message, str):
+            raise TypeError(f"set_message() takes a str, not {type(message).__name__}")
+        if self._stopped:
+            self._raise_stopped("set_message()")
+        self._message = message
+        if not self._dirty:
+            self._kick()
+
+    def send_event(self, name: str, data: Any = None) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"send_event() takes a str name, not {type(name).__name__}")
+        if self._stopped:
+            self._raise_stopped("send_event()")
+        self._events.append((name, data))
+        if not self._dirty:
+            self._kick()
+
+    def flush(self) -> None:
+        if self._stopped:
+            self._raise_stopped("flush()")
+        self._urgent = True
+        self._kick()
+
+    def sleep(self, seconds: float) -> None:
+        seconds = _check_number(seconds, "sleep() seconds")
+        if self._interrupted or self._wakeup.wait(max(0.0, seconds)):
+            raise TaskInterruptedError("the task was interrupted while sleeping")
+
+    def _report_fraction(self, fraction: float) -> None:
+        if self._stopped:
+            self._raise_stopped("set_progress()")
+        self._fraction = min(max(fraction, 0.0), 1.0)
+        if not self._dirty:
+            self._kick()
+
+    def _kick(self) -> None:
+        self._dirty = True
+        self._child.kick.set()
+
+    def _raise_stopped(self, what: str) -> None:
+        if self._broken is not None:
+            raise self._broken
+        if self._interrupted:
+            reason = "cancelled" if self._cancelled else "interrupted (timeout, owner closed or shutdown)"
+            raise TaskInterruptedError(f"{what} called after the task was {reason}")
+        raise TaskStateError(f"{what} called after run() returned; the task is over")
+
+    def interrupt(self, cancelled: bool) -> None:
+        self._cancelled = cancelled
+        self._interrupted = True
+        self._stopped = True
+        self._wakeup.set()
+
+    def take_report(self) -> tuple[Any, ...] | None:
+        """Everything pending, as one message (flusher or final flush, send lock held)."""
+        self._dirty = False  # before draining: a publish after this kicks again
+        urgent, self._urgent = self._urgent, False
+        items = self._items
+        taken = [items.popleft() for _ in range(len(items))]
+        events = self._events
+        sent = [events.popleft() for _ in range(len(events))]
+        message, self._message = self._message, None
+        fraction, self._fraction = self._fraction, None
+        if not taken and not sent and message is None and fraction is None and not urgent:
+            return None
+        return ("report", self.job_id, taken, sent, message, fraction, urgent)
+
+
+class _Child:
+    def __init__(self, conn: Connection, flush_interval: float) -> None:
+        self.conn = conn
+        self.flush_interval = flush_interval
+        self.send_lock = threading.Lock()
+        self.kick = threading.Event()
+        self.jobs: queue.SimpleQueue[tuple[ChildLifeCycle, bytes] | None] = queue.SimpleQueue()
+        # Lifecycles received and not yet finished, so a cancel that overtakes the start
+        # of run() still lands.
+        self.pending: dict[int, ChildLifeCycle] = {}
+        self.current: ChildLifeCycle | None = None
+
+    def serve(self) -> None:
+        threading.Thread(target=self._read, name="qbackground-child-reader", daemon=True).start()
+        threading.Thread(target=self._flush_loop, name="qbackground-child-flusher", daemon=True).start()
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            self._run(*job)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the GUI process is gone: nobody wants our results
+            kind = message[0]
+            if kind == "run":
+                _, job_id, payload, params = message
+                lifecycle = ChildLifeCycle(job_id, params, self)
+                self.pending[job_id] = lifecycle
+                self.jobs.put((lifecycle, payload))
+            elif kind == "cancel":
+                found = self.pending.get(message[1])
+                if found is not None:
+                    found.interrupt(message[2])
+            elif kind == "stop":
+                self.jobs.put(None)
+                return
+
+    def _flush_loop(self) -> None:
+        while True:
+            self.kick.wait()
+            self.kick.clear()
+            lifecycle = self.current
+            if lifecycle is not None and not lifecycle._urgent:
+                # Batch: let more items arrive before sending (no busy loop: kick is
+                # only set again by a publish after the report below took the items).
+                threading.Event().wait(self.flush_interval)
+            with self.send_lock:
+                lifecycle = self.current
+                if lifecycle is not None:
+                    self._send_report(lifecycle)
+
+    def _send_report(self, lifecycle: ChildLifeCycle) -> None:
+        report = lifecycle.take_report()
+        if report is None:
+            return
+        try:
+            self.conn.send(report)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            lifecycle._broken = QBackgroundError(
+                f"a progress item, event or message of the task could not be pickled to send "
+                f"it to the GUI process: {exc}"
+            )
+            lifecycle._stopped = True
+
+    def _run(self, lifecycle: ChildLifeCycle, payload: bytes) -> None:
+        job_id = lifecycle.job_id
+        outcome: tuple[Any, ...]
+        try:
+            task = pickle.loads(payload)
+        except BaseException as exc:  # the class is not importable here
+            outcome = _error(
+                job_id,
+                QBackgroundError(
+                    "the task could not be unpickled in the worker process "
+                    f"({type(exc).__name__}: {exc}); define the task class at module level "
+                    "in a module the worker can import"
+                ),
+            )
+        else:
+            self.current = lifecycle
+            try:
+                value = task.run(lifecycle)
+            except BaseException as exc:  # every failure goes back to the GUI process
+                outcome = _error(job_id, exc)
+            else:
+                outcome = ("done", job_id, value)
+            if lifecycle._broken is not None and outcome[0] == "done":
+                outcome = _error(job_id, lifecycle._broken)
+        lifecycle._stopped = True
+        with self.send_lock:
+            self.current = None
+            self.pending.pop(job_id, None)
+            self._send_report(lifecycle)
+            try:
+                self.conn.send(outcome)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                what = "result" if outcome[0] == "done" else "exception"
+                self.conn.send(
+                    _error(
+                        job_id,
+                        QBackgroundError(
+                            f"the task's {what} could not be pickled to send it to the GUI "
+                            f"process: {exc}"
+                        ),
+                    )
+                )
+
+
+def _error(job_id: int, exc: BaseException) -> tuple[Any, ...]:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        exc = QBackgroundError(f"{type(exc).__name__}: {exc} (the exception could not be pickled)")
+    return ("error", job_id, exc, text)
+
+
+def main(conn: Connection, flush_interval: float) -> None:
+    """Entry point of a worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the GUI process's business
+    _Child(conn, flush_interval).serve()

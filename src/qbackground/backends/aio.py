@@ -1,0 +1,134 @@
+"""The asyncio backend: coroutines on a private event loop in its own thread.
+
+The loop never runs on the GUI thread, so it can never block it; the GUI learns of
+progress and endings through the same dispatcher as every other backend. Every touch of
+loop state happens on the loop's thread (``call_soon_threadsafe``), so ordering is the
+loop's: a cancel scheduled after a start always finds the coroutine's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .._async import AsyncBackgroundTask
+from .._errors import TaskStateError
+from ._base import Executor
+
+__all__ = ["AsyncioExecutor"]
+
+
+class AsyncioExecutor(Executor):
+    """Runs :class:`AsyncBackgroundTask` coroutines; unbounded concurrency.
+
+    Example::
+
+        handler = worker.handle(Download(url), executor="asyncio")
+    """
+
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: dict[Any, asyncio.Task[None]] = {}
+        self._closed = False
+
+    def check_task(self, task: Any) -> None:
+        if not isinstance(task, AsyncBackgroundTask):
+            raise TypeError(
+                f"{type(task).__name__}.run is not a coroutine function; the 'asyncio' executor "
+                "runs AsyncBackgroundTask subclasses (async def run). Use 'thread' or 'process'"
+            )
+
+    @property
+    def running(self) -> int:
+        """Coroutines started and not yet finished."""
+        return len(self._tasks)
+
+    def submit(self, job: Any) -> None:
+        self._ensure_loop().call_soon_threadsafe(self._start, job)
+
+    def on_interrupt(self, job: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._cancel, job)
+            except RuntimeError:  # pragma: no cover - the loop closed meanwhile
+                pass
+
+    def shutdown(self, timeout: float | None) -> bool:
+        with self._lock:
+            self._closed = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return True
+        try:
+            loop.call_soon_threadsafe(self._stop)
+        except RuntimeError:  # pragma: no cover - already closed
+            pass
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    # -- loop thread --------------------------------------------------------------------
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._closed:
+                raise TaskStateError("the asyncio executor was shut down")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._serve, args=(loop, ready), name="qbackground-asyncio", daemon=True
+                )
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+            return self._loop
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def _start(self, job: Any) -> None:
+        lifecycle = job._begin()
+        if lifecycle is None:
+            return  # cancelled while waiting
+        loop = asyncio.get_running_loop()
+        self._tasks[job] = loop.create_task(self._run(job, lifecycle))
+
+    async def _run(self, job: Any, lifecycle: Any) -> None:
+        try:
+            value = await job.task.run(lifecycle)
+        except asyncio.CancelledError as exc:
+            job._fail(exc)  # a no-op when cancel/timeout decided it; else a real failure
+        except BaseException as exc:  # every failure must reach handle_exception
+            job._fail(exc)
+        else:
+            job._succeed(value)
+        finally:
+            self._tasks.pop(job, None)
+            self.on_stop()
+
+    def _cancel(self, job: Any) -> None:
+        task = self._tasks.get(job)
+        if task is not None:
+            task.cancel()
+
+    def _stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            gathered = asyncio.gather(*tasks, return_exceptions=True)
+            gathered.add_done_callback(lambda _f: loop.stop())
+        else:
+            loop.stop()

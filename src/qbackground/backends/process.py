@@ -1,0 +1,364 @@
+"""The process backend: ``run()`` in a warm pool of worker processes, free of the GIL.
+
+Design, and why it is not ``concurrent.futures.ProcessPoolExecutor``:
+
+* **One pipe per worker.** A worker that dies (``os._exit``, a segfault, a kill) takes only
+  its own pipe with it; the task it ran fails with :class:`ProcessCrashedError`, tasks in
+  the other workers carry on, and a replacement is started. (``ProcessPoolExecutor``
+  shares one queue and marks the whole pool broken.)
+* **One manager thread** owns all pool state: it waits on every worker's pipe and process
+  sentinel at once (``multiprocessing.connection.wait``), feeds reports into the task's
+  GUI-side channel, assigns waiting jobs to idle workers, and enforces the grace period.
+  Other threads only append commands and wake it, so there is no lock order to get wrong.
+* **spawn, never fork**: forking a process that runs Qt and threads can deadlock.
+* **Cancel is cooperative first**: the flag crosses to the worker at once; a task that
+  ignores it for ``grace`` seconds is killed and its worker replaced. The slot is freed,
+  and ``shutdown()`` returns, only when the process has really stopped the work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from time import monotonic
+from typing import Any
+
+from .._errors import ProcessCrashedError, QBackgroundError, TaskStateError
+from . import _child
+from ._base import Executor
+
+__all__ = ["ProcessExecutor"]
+
+_ids = itertools.count(1)
+
+
+class _Worker:
+    """One worker process and what it is doing."""
+
+    __slots__ = ("process", "conn", "job", "job_id", "kill_at", "retiring")
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.job: Any = None  # the handler whose run() this process executes
+        self.job_id = 0
+        self.kill_at: float | None = None  # grace deadline after a cancel
+        self.retiring = False  # asked to stop (shutdown)
+
+
+class ProcessExecutor(Executor):
+    """Runs tasks in worker processes; pass it (or ``"process"``) to ``worker.handle()``.
+
+    Tasks (and their results, progress items and exceptions) travel by pickling, so a
+    task class must be defined at module level in an importable module, and an
+    application script needs the usual ``if __name__ == "__main__":`` guard.
+
+    Example::
+
+        executor = ProcessExecutor(max_workers=2, grace=1.0)
+        handler = worker.handle(CrunchNumbers(data), executor=executor)
+        handler.execute()
+
+    Args:
+        max_workers: worker processes (default ``os.cpu_count()``), started on first use.
+        grace: seconds a cancelled or timed-out task may take to stop by itself before
+            its process is killed and replaced.
+        flush_interval: how often a worker sends batched progress (seconds).
+        start_method: ``"spawn"`` (default) or ``"forkserver"``; ``"fork"`` is refused.
+    """
+
+    name = "process"
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        grace: float = 2.0,
+        flush_interval: float = 0.01,
+        start_method: str = "spawn",
+    ) -> None:
+        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
+            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError(
+                f"start_method must be 'spawn' or 'forkserver', not {start_method!r}: forking "
+                "a process that runs Qt and threads can deadlock"
+            )
+        if not grace >= 0:
+            raise ValueError(f"grace must be a non-negative number of seconds, got {grace!r}")
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self.grace = float(grace)
+        self.flush_interval = float(flush_interval)
+        self._context: Any = multiprocessing.get_context(start_method)
+        self._lock = threading.Lock()
+        self._commands: deque[tuple[str, Any]] = deque()
+        self._wake_recv, self._wake_send = multiprocessing.Pipe(duplex=False)
+        self._woken = False
+        self._manager: threading.Thread | None = None
+        self._closed = False
+        # Manager-thread state ---------------------------------------------------------
+        self._workers: list[_Worker] = []
+        self._waiting: deque[Any] = deque()
+        self._stopping = False
+        self._stop_deadline: float | None = None
+        self._started = 0  # processes started so far (for tests and diagnostics)
+
+    # -- Executor interface (any thread) -------------------------------------------------
+
+    def check_task(self, task: Any) -> None:
+        from .._async import AsyncBackgroundTask
+
+        if isinstance(task, AsyncBackgroundTask):
+            raise TypeError(
+                f"{type(task).__name__} is an AsyncBackgroundTask (async def run); it runs on "
+                "the 'asyncio' executor, not 'process'"
+            )
+
+    def submit(self, job: Any) -> None:
+        self._command("submit", job)
+
+    def on_interrupt(self, job: Any) -> None:
+        self._command("cancel", job)
+
+    def shutdown(self, timeout: float | None) -> bool:
+        with self._lock:
+            manager = self._manager
+            first = not self._closed
+            self._closed = True
+        if manager is None:
+            return True
+        if first:
+            self._command("shutdown", timeout, force=True)
+        manager.join(timeout if timeout is None else timeout + 1.0)
+        return not manager.is_alive()
+
+    @property
+    def processes_started(self) -> int:
+        """How many worker processes were started (replacements included)."""
+        return self._started
+
+    def pids(self) -> list[int]:
+        """PIDs of the live worker processes (for diagnostics and tests)."""
+        return [w.process.pid for w in list(self._workers) if w.process.pid is not None]
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _command(self, kind: str, payload: Any, *, force: bool = False) -> None:
+        with self._lock:
+            if self._closed and not force:
+                raise TaskStateError("the process executor was shut down")
+            self._commands.append((kind, payload))
+            if self._manager is None:
+                self._manager = threading.Thread(
+                    target=self._manage, name="qbackground-process-manager", daemon=True
+                )
+                self._manager.start()
+            if not self._woken:
+                self._woken = True
+                self._wake_send.send_bytes(b"!")
+
+    def _spawn(self) -> _Worker:
+        parent_conn, child_conn = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=_child.main,
+            args=(child_conn, self.flush_interval),
+            name=f"qbackground-process-{len(self._workers) + 1}",
+            daemon=True,
+        )
+        process.start()
+        child_conn.close()
+        self._started += 1
+        return _Worker(process, parent_conn)
+
+    # -- the manager thread ------------------------------------------------------------------
+
+    def _manage(self) -> None:
+        try:
+            while True:
+                self._apply_commands()
+                self._dispatch()
+                if self._stopping and not self._workers:
+                    return
+                timeout = self._next_deadline()
+                handles: dict[Any, tuple[str, _Worker | None]] = {self._wake_recv: ("wake", None)}
+                for worker in self._workers:
+                    handles[worker.conn] = ("conn", worker)
+                    handles[worker.process.sentinel] = ("died", worker)
+                for ready in wait(list(handles), timeout):
+                    kind, target = handles[ready]
+                    if kind == "wake":
+                        with self._lock:
+                            self._woken = False
+                            while self._wake_recv.poll():
+                                self._wake_recv.recv_bytes()
+                    elif kind == "conn" and target is not None:
+                        self._receive(target)
+                    elif target is not None and target in self._workers:
+                        self._died(target)
+                self._enforce_deadlines()
+        finally:
+            for worker in self._workers:
+                if worker.process.is_alive():
+                    worker.process.kill()
+                worker.process.join(1.0)
+            self._workers.clear()
+
+    def _apply_commands(self) -> None:
+        while True:
+            with self._lock:
+                if not self._commands:
+                    return
+                kind, payload = self._commands.popleft()
+            if kind == "submit":
+                if not self._workers and not self._stopping:
+                    self._workers = [self._spawn() for _ in range(self.max_workers)]
+                self._waiting.append(payload)
+            elif kind == "cancel":
+                for worker in self._workers:
+                    if worker.job is payload:
+                        self._send(worker, ("cancel", worker.job_id, payload.is_cancelled()))
+                        if worker.kill_at is None:
+                            worker.kill_at = monotonic() + self.grace
+            elif kind == "shutdown":
+                self._stopping = True
+                limit = payload if payload is not None else self.grace
+                self._stop_deadline = monotonic() + min(limit, self.grace)
+                self._waiting.clear()
+                for worker in self._workers:
+                    if worker.job is None:
+                        self._retire(worker)
+                    else:
+                        worker.kill_at = min(worker.kill_at or self._stop_deadline, self._stop_deadline)
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            if not self._waiting:
+                return
+            if worker.job is not None or worker.retiring:
+                continue
+            while self._waiting:
+                job = self._waiting.popleft()
+                lifecycle = job._begin()
+                if lifecycle is None:
+                    continue  # cancelled while waiting: the handler released the slot
+                try:
+                    payload = pickle.dumps(job.task)
+                except Exception as exc:
+                    job._fail(
+                        QBackgroundError(
+                            f"{type(job.task).__name__} could not be pickled to send it to a "
+                            f"worker process ({type(exc).__name__}: {exc}); keep widgets, locks "
+                            "and open files out of the task's attributes, and define the class "
+                            "at module level"
+                        )
+                    )
+                    self.on_stop()
+                    continue
+                worker.job = job
+                worker.job_id = next(_ids)
+                worker.kill_at = None
+                self._send(worker, ("run", worker.job_id, payload, dict(job._params)))
+                break
+
+    def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        try:
+            worker.conn.send(message)
+        except (OSError, ValueError):
+            pass  # the process is dying; its sentinel will tell us
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            while worker.conn.poll():
+                self._handle(worker, worker.conn.recv())
+        except (EOFError, OSError):
+            pass  # the process died; its sentinel will tell us
+
+    def _handle(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        kind, job_id = message[0], message[1]
+        job = worker.job
+        if job is None or job_id != worker.job_id:
+            return  # a stale message from a job already settled
+        if kind == "report":
+            _, _, items, events, text, fraction, urgent = message
+            lifecycle = job._lifecycle
+            lifecycle.feed(items, events, text, fraction)
+            if urgent:
+                lifecycle.request_flush()
+            return
+        job._lifecycle.finish()
+        if kind == "done":
+            job._succeed(message[2])
+        else:
+            exc, text = message[2], message[3]
+            if exc.__cause__ is None:
+                exc.__cause__ = _child.RemoteTraceback(text)
+            job._fail(exc)
+        self._release(worker)
+        if worker.retiring:
+            self._send(worker, ("stop",))
+
+    def _release(self, worker: _Worker) -> None:
+        job = worker.job
+        worker.job = None
+        worker.kill_at = None
+        if job is not None:
+            self.on_stop()
+
+    def _died(self, worker: _Worker) -> None:
+        self._receive(worker)  # whatever it managed to send before dying
+        worker.process.join(1.0)
+        code = worker.process.exitcode
+        job = worker.job
+        if job is not None:
+            name = type(job.task).__name__
+            job._fail(ProcessCrashedError(f"the worker process running {name} {_describe(code)}"))
+            self._release(worker)
+        worker.conn.close()
+        index = self._workers.index(worker)
+        if self._stopping or worker.retiring:
+            del self._workers[index]
+        else:
+            self._workers[index] = self._spawn()
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.retiring = True
+        self._send(worker, ("stop",))
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [w.kill_at for w in self._workers if w.kill_at is not None]
+        if self._stopping and self._stop_deadline is not None:
+            deadlines.append(self._stop_deadline + 1.0)
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - monotonic())
+
+    def _enforce_deadlines(self) -> None:
+        now = monotonic()
+        for worker in self._workers:
+            if worker.kill_at is not None and now >= worker.kill_at and worker.process.is_alive():
+                worker.process.kill()  # ignored the cancel for `grace` seconds
+                worker.kill_at = None
+        if self._stopping and self._stop_deadline is not None and now >= self._stop_deadline + 1.0:
+            for worker in self._workers:
+                if worker.process.is_alive():
+                    worker.process.kill()
+
+
+def _describe(code: int | None) -> str:
+    if code is None:
+        return "stopped responding"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
