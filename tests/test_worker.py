@@ -103,7 +103,7 @@ def test_handle_rejects_non_tasks(worker: BackgroundWorker) -> None:
 
 
 def test_handle_unknown_executor(worker: BackgroundWorker) -> None:
-    with pytest.raises(ValueError, match="unknown executor 'gpu'; known: thread"):
+    with pytest.raises(ValueError, match="unknown executor 'gpu'; known: asyncio, process, thread"):
         worker.handle(Recorder(), executor="gpu")
     with pytest.raises(TypeError, match="executor must be"):
         worker.handle(Recorder(), executor=42)  # type: ignore[arg-type]

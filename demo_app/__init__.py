@@ -1,0 +1,14 @@
+"""The qbackground demo application: one page per scenario, each with a headless self-test.
+
+Run it with ``python -m demo_app`` (or ``make demo``). ``--smoke`` drives every scenario
+automatically and exits with the result; ``--screenshot PATH`` saves a picture of the
+window while a task runs. See :mod:`demo_app.cli` for every option.
+
+Adding a scenario: subclass :class:`~demo_app.scenarios.Scenario` (or
+:class:`~demo_app.scenarios.TaskPage` for a task with the usual controls), implement
+``smoke()``, and add the class to :data:`demo_app.scenarios.SCENARIOS`.
+"""
+
+from .app import main
+
+__all__ = ["main"]

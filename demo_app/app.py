@@ -1,0 +1,93 @@
+"""Entry point: build the application and window, then run interactively or automatically."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from functools import partial
+
+from PySide6.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from qbackground import background_worker
+
+from .cli import Options, parse_args
+from .scenarios import Scenario
+from .screenshot import screenshot_script
+from .smoke import HardDeadline, SmokeContext, SmokeRunner, SmokeScript, SmokeStep
+from .window import MainWindow
+
+__all__ = ["main"]
+
+_OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+_HARD_DEADLINE_GRACE = 10.0
+"""Seconds the hard deadline waits beyond the watchdog (see :class:`HardDeadline`)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; returns the process exit code.
+
+    Example::
+
+        raise SystemExit(main(["--smoke"]))
+    """
+    options = parse_args(argv)
+    qInstallMessageHandler(_drop_offscreen_noise)
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("qbackground demo")
+    window = MainWindow()
+    window.show()
+    try:
+        steps = _automatic_steps(window, options)
+        if not steps:
+            return app.exec()
+        runner = SmokeRunner(steps, watchdog=options.watchdog)
+        runner.finished.connect(app.exit)
+        QTimer.singleShot(0, runner.start)
+        with HardDeadline(options.watchdog + _HARD_DEADLINE_GRACE):
+            code = app.exec()
+        return code if runner.result is None else runner.result
+    finally:
+        window.close()
+        app.processEvents()
+
+
+def _drop_offscreen_noise(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Print Qt's messages to stderr, except the offscreen platform's harmless complaint
+    about size hints (one line each time a label's text changes the window's minimum)."""
+    if message != _OFFSCREEN_NOISE:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _automatic_steps(window: MainWindow, options: Options) -> list[SmokeStep]:
+    """The scripts ``--screenshot`` and ``--smoke`` ask for, in order (none: interactive)."""
+    steps: list[SmokeStep] = []
+    if options.screenshot is not None:
+        steps.append(("screenshot", partial(screenshot_script, window, options.screenshot)))
+    if options.smoke:
+        errors: list[BaseException] = []
+        background_worker().unhandled_exception.connect(lambda _task, exc: errors.append(exc))
+        for page in window.pages:
+            steps.append((page.title.lower(), partial(_page_smoke, window, page)))
+        steps.append(("worker", partial(_worker_smoke, errors)))
+    return steps
+
+
+def _page_smoke(window: MainWindow, page: Scenario, ctx: SmokeContext) -> SmokeScript:
+    """Show ``page`` (so a watcher sees it run), then run its smoke test."""
+    window.show_page(page)
+    yield from page.smoke(ctx)
+
+
+def _worker_smoke(errors: list[BaseException], ctx: SmokeContext) -> SmokeScript:
+    """Last step: nothing went unhandled, and every task thread stops on shutdown."""
+    ctx.check(
+        not errors,
+        "no exception reached BackgroundWorker.unhandled_exception",
+        "; ".join(f"{type(exc).__name__}: {exc}" for exc in errors),
+    )
+    ctx.check(background_worker().shutdown(timeout=5), "every task thread stopped on shutdown()")
+    yield from ()

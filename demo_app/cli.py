@@ -1,0 +1,69 @@
+"""Command-line options of the demo."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Options", "parse_args"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asked for."""
+
+    smoke: bool
+    """Run every scenario's self-test headless and exit with its result."""
+    screenshot: Path | None
+    """Save a PNG of the window while the thread task runs, then exit."""
+    watchdog: float
+    """Seconds after which an automatic run (smoke or screenshot) counts as failed."""
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    """Parse ``argv`` (default: ``sys.argv[1:]``); exits with a usage message on errors.
+
+    Example::
+
+        options = parse_args(["--smoke", "--watchdog", "10"])
+        assert options.smoke and options.watchdog == 10.0
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m demo_app",
+        description="qbackground demo: background tasks with progress, messages and cancel.",
+        epilog="Set QT_QPA_PLATFORM=offscreen to run --smoke or --screenshot without a display.",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run every scenario automatically, print one line per check and exit "
+        "(0: all passed, 1: a check failed, 3: the watchdog fired)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        type=Path,
+        help="save a PNG of the main window while the thread task runs, then exit "
+        "(with --smoke: take it first, then run the smoke test)",
+    )
+    parser.add_argument(
+        "--watchdog",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=30.0,
+        help="fail an automatic run that has not finished after SECONDS (default: 30)",
+    )
+    args = parser.parse_args(argv)
+    return Options(smoke=args.smoke, screenshot=args.screenshot, watchdog=args.watchdog)

@@ -1,0 +1,13 @@
+"""The demo's scenario pages; :data:`SCENARIOS` lists them in display order."""
+
+from __future__ import annotations
+
+from .base import Scenario
+from .failing_task import FailingTaskPage
+from .task_page import RunRecord, TaskPage
+from .thread_task import ThreadTaskPage
+
+__all__ = ["SCENARIOS", "FailingTaskPage", "RunRecord", "Scenario", "TaskPage", "ThreadTaskPage"]
+
+SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage)
+"""Every page of the demo window, in order. Add new scenarios here."""

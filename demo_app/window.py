@@ -1,0 +1,87 @@
+"""``MainWindow``: a list of scenarios on the left, the selected scenario's page on the right."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
+
+import qbackground
+from qbackground import background_worker
+
+from .scenarios import SCENARIOS, Scenario
+
+__all__ = ["MainWindow"]
+
+S = TypeVar("S", bound=Scenario)
+
+
+class MainWindow(QMainWindow):
+    """The demo window: one page per scenario class in ``scenarios``.
+
+    Example::
+
+        window = MainWindow()
+        page = window.show_scenario(ThreadTaskPage)
+        page.start_button.click()
+    """
+
+    def __init__(self, scenarios: Sequence[type[Scenario]] = SCENARIOS) -> None:
+        super().__init__()
+        self.setWindowTitle("qbackground demo")
+        self.resize(QSize(880, 600))
+
+        self.navigation = QListWidget()
+        self.navigation.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        self.pages: list[Scenario] = []
+        for scenario in scenarios:
+            page = scenario()
+            self.pages.append(page)
+            self.stack.addWidget(page)
+            self.navigation.addItem(scenario.title)
+        self.navigation.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.navigation.setCurrentRow(0)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.navigation)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menuBar().addMenu("&File").addAction(quit_action)
+
+        worker = background_worker()
+        self.statusBar().showMessage(
+            f"qbackground {qbackground.__version__} · up to {worker.threads} task threads · "
+            "closing the window interrupts running tasks silently (they are owned by their page)"
+        )
+
+    def show_scenario(self, scenario: type[S]) -> S:
+        """Select the first page of class ``scenario`` and return it.
+
+        Raises:
+            LookupError: the window has no such page.
+        """
+        for row, page in enumerate(self.pages):
+            if isinstance(page, scenario):
+                self.navigation.setCurrentRow(row)
+                return page
+        raise LookupError(f"the window has no {scenario.__name__} page")
+
+    def show_page(self, page: Scenario) -> None:
+        """Select ``page`` (one of :attr:`pages`)."""
+        self.navigation.setCurrentRow(self.pages.index(page))

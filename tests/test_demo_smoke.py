@@ -1,0 +1,177 @@
+"""The demo application: its headless smoke run, its screenshot, and its smoke runner.
+
+The end-to-end tests start ``python -m demo_app`` in a subprocess, exactly as
+``make demo DEMO_ARGS=--smoke`` does, and only wait for it to exit.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # demo_app is a top-level package of the checkout, not installed
+    sys.path.insert(0, str(ROOT))
+
+from demo_app.smoke import (  # noqa: E402
+    EXIT_FAILED,
+    EXIT_WATCHDOG,
+    SmokeContext,
+    SmokeRunner,
+    SmokeScript,
+)
+
+# Well above the demo's own 30 s watchdog (+10 s hard deadline): the demo must end by
+# itself first; this only stops a broken demo from hanging the suite.
+PROCESS_TIMEOUT = 90
+
+SMOKE_CHECKS = (
+    # thread task: run to the end
+    "thread task: the page starts idle",
+    "thread task: while running, Start is disabled and Cancel enabled",
+    "thread task: done() ran exactly once",
+    "thread task: the progress bar reached 100",
+    "thread task: the result label shows the result",
+    "thread task: the message label shows the last set_message()",
+    "thread task: progress() received every published item, in order",
+    "thread task: progress() calls were coalesced",
+    "thread task: the handler status is DONE",
+    # thread task: cancel part way
+    "thread task: clicking Cancel part way ran canceled()",
+    "thread task: after Cancel the UI is idle again",
+    "thread task: the progress bar stopped part way",
+    "thread task: the result label says Cancelled",
+    "thread task: the handler status is CANCELLED",
+    "thread task: no callback arrived after canceled()",
+    "thread task: the progress bar did not move after canceled()",
+    "thread task: the worker has no active handlers left",
+    # failing task
+    "failing task: handle_exception() ran exactly once",
+    "failing task: handle_exception() received the SimulatedFailure",
+    "failing task: the result label shows the error",
+    "failing task: the handler status is FAILED",
+    # the worker afterwards
+    "worker: no exception reached BackgroundWorker.unhandled_exception",
+    "worker: every task thread stopped on shutdown()",
+)
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m demo_app *args`` headless from the checkout; wait for it to exit."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(
+        [sys.executable, "-m", "demo_app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+
+
+def describe(proc: subprocess.CompletedProcess[str]) -> str:
+    return f"exit code {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (no Qt needed)."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+# -- end to end -----------------------------------------------------------------------
+
+
+def test_smoke_run_passes_every_check() -> None:
+    proc = run_demo("--smoke")
+    assert proc.returncode == 0, describe(proc)
+    missing = [check for check in SMOKE_CHECKS if f"ok  {check}" not in proc.stdout]
+    assert not missing, f"checks not reported: {missing}\n{describe(proc)}"
+    assert not [line for line in proc.stdout.splitlines() if line.startswith("FAIL")], describe(proc)
+    assert "checks passed" in proc.stdout.splitlines()[-1], describe(proc)
+
+
+def test_screenshot_is_saved_mid_task(tmp_path: Path) -> None:
+    path = tmp_path / "shots" / "demo.png"
+    proc = run_demo("--screenshot", str(path))
+    assert proc.returncode == 0, describe(proc)
+    assert f"screenshot saved to {path}" in proc.stdout, describe(proc)
+    width, height = png_size(path)
+    assert width >= 640 and height >= 400, f"screenshot is only {width}×{height}"
+
+
+def test_watchdog_ends_a_run_that_takes_too_long() -> None:
+    # Half a second is far too short for the thread task's 3 s: the watchdog must
+    # fail the run and the process must still exit by itself.
+    proc = run_demo("--smoke", "--watchdog", "0.5")
+    assert proc.returncode == EXIT_WATCHDOG, describe(proc)
+    assert "FAIL thread task: watchdog" in proc.stdout, describe(proc)
+
+
+def test_bad_arguments_are_rejected() -> None:
+    proc = run_demo("--watchdog", "-1")
+    assert proc.returncode == 2, describe(proc)  # argparse's usage error
+    assert "--watchdog" in proc.stderr
+
+
+# -- the smoke runner itself, in process --------------------------------------------------
+
+
+def _failing_check(ctx: SmokeContext) -> SmokeScript:
+    ctx.check(True, "the first check holds")
+    yield ctx.pause(0.01, "a moment passed")
+    ctx.check(False, "the second check holds", "value 7")
+
+
+def _never_true(ctx: SmokeContext) -> SmokeScript:
+    yield ctx.wait_until(lambda: False, "pigs fly", timeout=0.05)
+
+
+def _raises(ctx: SmokeContext) -> SmokeScript:
+    yield ctx.pause(0.0, "nothing")
+    raise KeyError("oops")
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (_failing_check, "FAIL demo: the second check holds (value 7)"),
+        (_never_true, "FAIL demo: timed out after 0.05 s waiting until pigs fly"),
+        (_raises, "FAIL demo: the script raised KeyError: 'oops'"),
+    ],
+)
+def test_runner_reports_what_failed(
+    qtbot: QtBot, script: Callable[[SmokeContext], SmokeScript], expected: str
+) -> None:
+    out = io.StringIO()
+    runner = SmokeRunner([("demo", script)], watchdog=10, out=out)
+    with qtbot.waitSignal(runner.finished, timeout=5000) as blocker:
+        runner.start()
+    assert blocker.args == [EXIT_FAILED]
+    assert runner.result == EXIT_FAILED
+    assert expected in out.getvalue(), out.getvalue()
+
+
+def test_runner_passes_and_counts_checks(qtbot: QtBot) -> None:
+    def script(ctx: SmokeContext) -> SmokeScript:
+        ctx.check(True, "one")
+        yield ctx.pause(0.01, "a moment passed")
+        ctx.check(True, "two")
+
+    out = io.StringIO()
+    runner = SmokeRunner([("a", script), ("b", script)], watchdog=10, out=out)
+    with qtbot.waitSignal(runner.finished, timeout=5000) as blocker:
+        runner.start()
+    assert blocker.args == [0]
+    assert "ok  a: one" in out.getvalue() and "ok  b: two" in out.getvalue()
+    assert "smoke: all 4 checks passed" in out.getvalue()
