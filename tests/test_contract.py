@@ -1,0 +1,179 @@
+"""The §2 contract, run on every backend: thread, process and asyncio."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from qbackground import (
+    BackgroundWorker,
+    TaskCancelledError,
+    TaskInterruptedError,
+    TaskStatus,
+    TaskTimeoutError,
+)
+from qbackground._handler import BackgroundTaskHandler
+
+from .contract_tasks import AsyncScripted, Scripted, ScriptError, Step
+
+BACKENDS = ["thread", "process", "asyncio"]
+
+
+class Backend:
+    def __init__(self, name: str, worker: BackgroundWorker) -> None:
+        self.name = name
+        self.worker = worker
+        self.errors: list[tuple[Any, BaseException]] = []
+        worker.unhandled_exception.connect(lambda t, e: self.errors.append((t, e)))
+
+    def task(self, steps: list[Step], **kwargs: Any) -> Any:
+        cls = AsyncScripted if self.name == "asyncio" else Scripted
+        return cls(steps, **kwargs)
+
+    def start(self, task: Any) -> BackgroundTaskHandler[Any]:
+        handler = self.worker.handle(task, executor=self.name)
+        handler.execute()
+        return handler
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[Backend]:
+    # One worker per backend for the module: worker processes start once (warm pool).
+    worker = BackgroundWorker(threads=4, processes=2, process_grace=0.5, strict=True)
+    yield Backend(request.param, worker)
+    assert worker.shutdown(timeout=10)
+
+
+def wait_started(qtbot: QtBot, task: Any) -> None:
+    qtbot.waitUntil(lambda: "started" in task.items, timeout=20_000)
+
+
+def test_done_after_every_item_in_order(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("publish", 20_000), ("message", "m"), ("event", "e", 1), ("return", 7)])
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: task.terminal == ["done"], timeout=20_000)
+    assert task.items == list(range(20_000))
+    names = [n for n, _ in task.calls]
+    assert names[-1] == "done" and task.calls[-1] == ("done", 7)
+    assert ("message", "m") in task.calls and ("event", ("e", 1)) in task.calls
+    assert handler.status is TaskStatus.DONE and handler.get_result() == 7
+
+
+def test_failure_keeps_type_and_message(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("publish", 3), ("raise", "scripted failure")])
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=20_000)
+    exc = task.calls[-1][1]
+    assert type(exc) is ScriptError and str(exc) == "scripted failure"
+    assert task.items == [0, 1, 2]
+    if backend.name == "process":
+        assert "scripted failure" in str(exc.__cause__)  # the remote traceback
+        assert "contract_tasks.py" in str(exc.__cause__)
+    with pytest.raises(ScriptError):
+        handler.get_result()
+
+
+def test_cancel_running(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("started",), ("wait_interrupt",)])
+    handler = backend.start(task)
+    wait_started(qtbot, task)
+    assert handler.cancel() is True
+    assert task.terminal == ["canceled"]
+    assert handler.cancel() is False
+    with pytest.raises(TaskCancelledError):
+        handler.get_result()
+    # The backend keeps serving: the next task runs to completion.
+    after = backend.task([("return", "next")])
+    backend.start(after)
+    qtbot.waitUntil(lambda: after.terminal == ["done"], timeout=20_000)
+
+
+def test_timeout(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("started",), ("wait_interrupt",)], timeout=0.3)
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: task.terminal == ["timeout"], timeout=20_000)
+    assert handler.status is TaskStatus.TIMED_OUT
+    with pytest.raises(TaskTimeoutError):
+        handler.get_result()
+
+
+def test_owner_closed_is_silent(backend: Backend, qtbot: QtBot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    task = backend.task([("started",), ("wait_interrupt",)], owner=window)
+    handler = backend.start(task)
+    wait_started(qtbot, task)
+    window.close()
+    assert handler.status is TaskStatus.INTERRUPTED
+    with pytest.raises(TaskInterruptedError):
+        handler.get_result()
+    assert task.terminal == []
+
+
+def test_get_result_on_gui_thread(backend: Backend) -> None:
+    task = backend.task([("publish", 100), ("progress", 5, 10), ("return", "value")])
+    handler = backend.start(task)
+    assert handler.get_result(timeout=20) == "value"
+    assert task.items == list(range(100))
+    assert handler.fraction == 0.5
+    assert task.calls[-1] == ("done", "value")
+
+
+def test_unhandled_error_reaches_signal(backend: Backend, qtbot: QtBot) -> None:
+    class_name = "AsyncScripted" if backend.name == "asyncio" else "Scripted"
+    task = backend.task([("raise", "nobody handles me")])
+    task.handled = False
+    before = len(backend.errors)
+    backend.start(task)
+    qtbot.waitUntil(lambda: len(backend.errors) == before + 1, timeout=20_000)
+    assert type(backend.errors[-1][0]).__name__ == class_name
+    assert str(backend.errors[-1][1]) == "nobody handles me"
+
+
+def test_many_tasks_each_end_once(backend: Backend, qtbot: QtBot) -> None:
+    tasks = [backend.task([("publish", 50), ("return", i)]) for i in range(60)]
+    handlers = [backend.start(t) for t in tasks]
+    for handler in handlers[::3]:
+        handler.cancel()
+    qtbot.waitUntil(lambda: all(len(t.terminal) == 1 for t in tasks), timeout=30_000)
+    for task, handler in zip(tasks, handlers, strict=True):
+        expected = "canceled" if handler.status is TaskStatus.CANCELLED else "done"
+        assert task.terminal == [expected]
+        if expected == "done":
+            assert task.items == list(range(50))
+
+
+def test_wrong_kind_of_task_is_refused(qapp: QApplication) -> None:
+    worker = BackgroundWorker()
+    try:
+        with pytest.raises(TypeError, match="runs AsyncBackgroundTask subclasses"):
+            worker.handle(Scripted([]), executor="asyncio")
+        with pytest.raises(TypeError, match="runs on the 'asyncio' executor, not 'process'"):
+            worker.handle(AsyncScripted([]), executor="process")
+        # None picks the right one by itself.
+        assert worker.handle(AsyncScripted([]))._executor is worker._asyncio
+        assert worker.handle(Scripted([]))._executor is worker._threads
+    finally:
+        worker.shutdown()
+
+
+def test_unpicklable_task_fails_clearly(qapp: QApplication, qtbot: QtBot) -> None:
+    import threading
+
+    worker = BackgroundWorker(processes=1)
+    try:
+        task = Scripted([("return", 1)])
+        task.lock = threading.Lock()  # type: ignore[attr-defined]
+        worker.handle(task, executor="process").execute()
+        qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=20_000)
+        message = str(task.calls[-1][1])
+        assert "could not be pickled to send it to a worker process" in message
+        assert "lock" in message
+        assert worker._processes.processes_started == 1  # the pool is fine
+    finally:
+        worker.shutdown(timeout=10)
