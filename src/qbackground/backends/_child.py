@@ -49,12 +49,16 @@ class RemoteTraceback(Exception):
 
 
 class ChildLifeCycle(TaskLifeCycle[Any]):
-    """The lifecycle ``run()`` gets inside a worker process."""
+    """The lifecycle ``run()`` gets in another process (a worker process, a Dask worker).
 
-    def __init__(self, job_id: int, params: Mapping[str, Any], child: _Child) -> None:
+    Reports accumulate here; whoever owns ``kick`` sends them (``take_report()``) when
+    it is set.
+    """
+
+    def __init__(self, job_id: int, params: Mapping[str, Any], kick: threading.Event) -> None:
         self.job_id = job_id
         self._params = params
-        self._child = child
+        self._kick_event = kick
         self._items: deque[Any] = deque()
         self._events: deque[tuple[str, Any]] = deque()
         self._message: str | None = None
@@ -124,7 +128,7 @@ class ChildLifeCycle(TaskLifeCycle[Any]):
 
     def _kick(self) -> None:
         self._dirty = True
-        self._child.kick.set()
+        self._kick_event.set()
 
     def _raise_stopped(self, what: str) -> None:
         if self._broken is not None:
@@ -185,7 +189,7 @@ class _Child:
             kind = message[0]
             if kind == "run":
                 _, job_id, payload, params = message
-                lifecycle = ChildLifeCycle(job_id, params, self)
+                lifecycle = ChildLifeCycle(job_id, params, self.kick)
                 self.pending[job_id] = lifecycle
                 self.jobs.put((lifecycle, payload))
             elif kind == "cancel":
@@ -265,6 +269,11 @@ class _Child:
                         ),
                     )
                 )
+
+
+def error_message(job_id: int, exc: BaseException) -> tuple[Any, ...]:
+    """``("error", job_id, exc, traceback text)``, with ``exc`` made picklable."""
+    return _error(job_id, exc)
 
 
 def _error(job_id: int, exc: BaseException) -> tuple[Any, ...]:

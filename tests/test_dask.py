@@ -1,0 +1,102 @@
+"""The Dask executor, on a real LocalCluster (no mocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from distributed import Client, LocalCluster
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from qbackground import BackgroundWorker, ProcessCrashedError, TaskStatus
+from qbackground.dask import DaskExecutor
+
+from .contract_tasks import AsyncScripted, Scripted, ScriptError
+from .process_tasks import Die
+
+
+@pytest.fixture(scope="module")
+def cluster(qapp: QApplication) -> Iterator[tuple[BackgroundWorker, DaskExecutor]]:
+    worker = BackgroundWorker()
+    executor = DaskExecutor(n_workers=2)
+    yield worker, executor
+    worker.shutdown(timeout=10)
+    executor.close()
+
+
+def start(cluster: tuple[BackgroundWorker, DaskExecutor], task: Any) -> Any:
+    worker, executor = cluster
+    handler = worker.handle(task, executor=executor)
+    handler.execute()
+    return handler
+
+
+def test_done_with_progress_in_order(cluster: Any, qtbot: QtBot) -> None:
+    task = Scripted([("publish", 5_000), ("message", "remote"), ("event", "e", [1, 2]), ("return", 42)])
+    handler = start(cluster, task)
+    qtbot.waitUntil(lambda: task.terminal == ["done"], timeout=30_000)
+    assert task.items == list(range(5_000))
+    assert ("message", "remote") in task.calls and ("event", ("e", [1, 2])) in task.calls
+    assert task.calls[-1] == ("done", 42) and handler.get_result() == 42
+    assert sum(1 for n, _ in task.calls if n == "progress") < 100  # batched
+
+
+def test_remote_exception_keeps_type_and_traceback(cluster: Any, qtbot: QtBot) -> None:
+    task = Scripted([("publish", 2), ("raise", "remote failure")])
+    start(cluster, task)
+    qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=30_000)
+    exc = task.calls[-1][1]
+    assert type(exc) is ScriptError and str(exc) == "remote failure"
+    assert "contract_tasks.py" in str(exc.__cause__)
+    assert task.items == [0, 1]  # reports arrive before the ending
+
+
+def test_cancel_reaches_the_remote_task(cluster: Any, qtbot: QtBot) -> None:
+    task = Scripted([("started",), ("wait_interrupt",)])
+    handler = start(cluster, task)
+    qtbot.waitUntil(lambda: "started" in task.items, timeout=30_000)
+    assert handler.cancel() is True and task.terminal == ["canceled"]
+    qtbot.waitUntil(lambda: cluster[1].running == 0, timeout=30_000)  # the remote run stopped
+
+
+def test_timeout(cluster: Any, qtbot: QtBot) -> None:
+    task = Scripted([("started",), ("wait_interrupt",)], timeout=0.5)
+    handler = start(cluster, task)
+    qtbot.waitUntil(lambda: task.terminal == ["timeout"], timeout=30_000)
+    assert handler.status is TaskStatus.TIMED_OUT
+    qtbot.waitUntil(lambda: cluster[1].running == 0, timeout=30_000)
+
+
+def test_killed_worker_is_a_crash(cluster: Any, qtbot: QtBot) -> None:
+    task = Die("exit")
+    start(cluster, task)
+    qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=60_000)
+    exc = task.calls[-1][1]
+    assert isinstance(exc, ProcessCrashedError) and "the Dask worker running Die died" in str(exc)
+    after = Scripted([("return", "still serving")])
+    start(cluster, after)
+    qtbot.waitUntil(lambda: after.terminal == ["done"], timeout=60_000)
+
+
+def test_given_client_is_not_closed(qapp: QApplication, qtbot: QtBot) -> None:
+    with LocalCluster(
+        n_workers=1, processes=False, dashboard_address=None, worker_dashboard_address=None
+    ) as local, Client(local) as client:
+        worker = BackgroundWorker()
+        with DaskExecutor(client) as executor:
+            task = Scripted([("return", "via given client")])
+            handler = worker.handle(task, executor=executor)
+            handler.execute()
+            assert handler.get_result(timeout=30) == "via given client"
+        assert client.status == "running"  # closing the executor left it alone
+        worker.shutdown()
+
+
+def test_bad_input(cluster: Any) -> None:
+    with pytest.raises(TypeError, match="distributed.Client"):
+        DaskExecutor("tcp://scheduler:8786")  # type: ignore[arg-type]
+    worker, executor = cluster
+    with pytest.raises(TypeError, match="AsyncBackgroundTask"):
+        worker.handle(AsyncScripted([]), executor=executor)
