@@ -17,16 +17,18 @@ from qbackground import (
     TaskTimeoutError,
 )
 from qbackground._handler import BackgroundTaskHandler
+from qbackground.dask import DaskExecutor
 
 from .contract_tasks import AsyncScripted, Scripted, ScriptError, Step
 
-BACKENDS = ["thread", "process", "asyncio"]
+BACKENDS = ["thread", "process", "asyncio", "dask"]
 
 
 class Backend:
-    def __init__(self, name: str, worker: BackgroundWorker) -> None:
+    def __init__(self, name: str, worker: BackgroundWorker, executor: Any = None) -> None:
         self.name = name
         self.worker = worker
+        self.executor = executor if executor is not None else name
         self.errors: list[tuple[Any, BaseException]] = []
         worker.unhandled_exception.connect(lambda t, e: self.errors.append((t, e)))
 
@@ -35,7 +37,7 @@ class Backend:
         return cls(steps, **kwargs)
 
     def start(self, task: Any) -> BackgroundTaskHandler[Any]:
-        handler = self.worker.handle(task, executor=self.name)
+        handler = self.worker.handle(task, executor=self.executor)
         handler.execute()
         return handler
 
@@ -44,8 +46,11 @@ class Backend:
 def backend(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[Backend]:
     # One worker per backend for the module: worker processes start once (warm pool).
     worker = BackgroundWorker(threads=4, processes=2, process_grace=0.5, strict=True)
-    yield Backend(request.param, worker)
+    dask_executor = DaskExecutor(n_workers=2) if request.param == "dask" else None
+    yield Backend(request.param, worker, dask_executor)
     assert worker.shutdown(timeout=10)
+    if dask_executor is not None:
+        dask_executor.close()
 
 
 def wait_started(qtbot: QtBot, task: Any) -> None:
@@ -70,7 +75,7 @@ def test_failure_keeps_type_and_message(backend: Backend, qtbot: QtBot) -> None:
     exc = task.calls[-1][1]
     assert type(exc) is ScriptError and str(exc) == "scripted failure"
     assert task.items == [0, 1, 2]
-    if backend.name == "process":
+    if backend.name in ("process", "dask"):
         assert "scripted failure" in str(exc.__cause__)  # the remote traceback
         assert "contract_tasks.py" in str(exc.__cause__)
     with pytest.raises(ScriptError):
