@@ -1,0 +1,8 @@
+"""Benchmark suite: qbackground vs superqt's thread_worker vs a raw QThreadPool baseline.
+
+Run with ``make bench`` (or ``python -m benchmarks``); see ``benchmarks/README.md``.
+One module per scenario (``flood``, ``roundtrip``, ``publish_cost``,
+``cancel_latency``, ``timeout_delivery``), each exposing ``NAME`` and
+``run(settings) -> Table``; ``_harness`` holds the Qt plumbing and ``_report`` the
+statistics and Markdown rendering.
+"""

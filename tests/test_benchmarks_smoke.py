@@ -1,0 +1,46 @@
+"""Smoke test for the benchmark suite: ``python -m benchmarks --quick`` runs and reports.
+
+Performance goals live in the benchmark's own tables; this test asserts nothing about
+numbers, only that every scenario ran and wrote its table.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCENARIO_TITLES = (
+    "## 1. Progress flood",
+    "## 2. Task round trip",
+    "## 3. publish() cost",
+    "## 4. cancel() → canceled() latency",
+    "## 5. Timeout delivery",
+)
+
+
+def test_quick_benchmark_writes_every_table(tmp_path: Path) -> None:
+    output = tmp_path / "r.md"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    text = output.read_text(encoding="utf-8")
+    for title in SCENARIO_TITLES:
+        assert title in text, f"missing table {title!r} in:\n{text}"
+    tables = text.split("\n## ")[1:]
+    assert len(tables) == len(SCENARIO_TITLES)
+    for table in tables:
+        header = next(line for line in table.splitlines() if line.startswith("| peer |"))
+        rows = [line for line in table.splitlines() if line.startswith("| qbackground |")]
+        assert header.endswith("| target | result |")
+        assert rows, f"no qbackground row in:\n{table}"
