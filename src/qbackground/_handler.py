@@ -193,24 +193,20 @@ class BackgroundTaskHandler(Generic[V]):
                 "BackgroundTaskHandler.execute() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
             )
-        with self._lock:
-            if self._status is not _CREATED:
-                raise TaskStateError(
-                    f"execute() was already called on this handler (status {self._status.name}); "
-                    "a handler runs once: call worker.handle(task) again, or use BackgroundTaskWrapper"
-                )
-            worker._check_open()
-            self._status = _QUEUED
-        self._lifecycle = LocalLifeCycle(
-            worker._dispatcher, self._on_reports, self._params, worker._profiler
-        )
+        # Only execute(), on the GUI thread, moves a handler out of CREATED, so this
+        # check-then-set needs no lock; worker threads see the handler only after submit.
+        if self._status is not _CREATED:
+            raise TaskStateError(
+                f"execute() was already called on this handler (status {self._status.name}); "
+                "a handler runs once: call worker.handle(task) again, or use BackgroundTaskWrapper"
+            )
+        worker._check_open()
+        self._status = _QUEUED
         self._started_at = now = monotonic()
         try:
             self._executor.submit(self)
         except BaseException:
-            with self._lock:
-                self._status = _CREATED
-            self._lifecycle = None
+            self._status = _CREATED
             self._started_at = None
             raise
         worker._track(self)
@@ -391,12 +387,22 @@ class BackgroundTaskHandler(Generic[V]):
             self._executor.on_stop()
 
     def _begin(self) -> LocalLifeCycle[Any] | None:
+        """QUEUED -> RUNNING (executor side); the lifecycle, or None if already decided.
+
+        The lifecycle is made here, off the GUI thread, to keep ``execute()`` cheap; it
+        is published under the lock, so ``_decide()`` either sees it or wins first.
+        """
+        worker = self._worker
+        lifecycle: LocalLifeCycle[Any] = LocalLifeCycle(
+            worker._dispatcher, self._on_reports, self._params, worker._profiler
+        )
         with self._lock:
             if self._status is not _QUEUED:
                 return None  # cancelled or interrupted while queued: slot already freed
             self._status = _RUNNING
+            self._lifecycle = lifecycle
             self._executor.on_start()
-        return self._lifecycle
+        return lifecycle
 
     def _succeed(self, value: Any) -> None:
         lifecycle = self._lifecycle

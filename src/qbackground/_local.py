@@ -17,6 +17,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any, Generic, TypeVar
 
 from ._dispatcher import Dispatcher
@@ -24,6 +25,8 @@ from ._errors import TaskInterruptedError, TaskStateError
 from ._lifecycle import TaskLifeCycle, _check_number
 
 __all__ = ["LocalLifeCycle", "ProgressSink"]
+
+_popleft = deque.popleft
 
 T = TypeVar("T")
 
@@ -226,7 +229,9 @@ class LocalLifeCycle(TaskLifeCycle[T], Generic[T]):
             return
         self._scheduled = False  # before draining: see the module docstring
         items = self._items
-        taken: list[T] = [items.popleft() for _ in range(len(items))]
+        # popleft() n times, looped in C (about twice as fast as a comprehension); items
+        # appended meanwhile stay for the next delivery.
+        taken: list[T] = list(map(_popleft, repeat(items, len(items))))
         events = self._events
         sent: list[tuple[str, Any]] = [events.popleft() for _ in range(len(events))]
         message = self._message
