@@ -136,7 +136,7 @@ class ProcessExecutor(Executor):
             return True
         if first:
             self._command("shutdown", timeout, force=True)
-        manager.join(timeout if timeout is None else timeout + 1.0)
+        manager.join(timeout)
         return not manager.is_alive()
 
     @property
