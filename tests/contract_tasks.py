@@ -68,6 +68,29 @@ class _Recording:
         return state  # type: ignore[no-any-return]
 
 
+def _report_step(lifecycle: TaskLifeCycle[Any], step: Step) -> bool:
+    """Run a reporting step (the same on every backend); False if it is not one."""
+    kind = step[0]
+    if kind == "publish":
+        for i in range(step[1]):
+            lifecycle.publish(i)
+    elif kind == "started":
+        lifecycle.publish("started")
+        lifecycle.flush()
+    elif kind == "message":
+        lifecycle.set_message(step[1])
+    elif kind == "progress":
+        lifecycle.set_total(step[2])
+        lifecycle.set_progress(step[1])
+    elif kind == "event":
+        lifecycle.send_event(step[1], step[2])
+    elif kind == "raise":
+        raise ScriptError(step[1])
+    else:
+        return False
+    return True
+
+
 class Scripted(_Recording, BackgroundTask[Any, Any]):
     def __init__(self, steps: list[Step], timeout: float | None = None, owner: Any = None) -> None:
         BackgroundTask.__init__(self, timeout=timeout, owner=owner)
@@ -77,29 +100,16 @@ class Scripted(_Recording, BackgroundTask[Any, Any]):
     def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         result: Any = None
         for step in self.steps:
+            if _report_step(lifecycle, step):
+                continue
             kind = step[0]
-            if kind == "publish":
-                for i in range(step[1]):
-                    lifecycle.publish(i)
-            elif kind == "started":
-                lifecycle.publish("started")
-                lifecycle.flush()
-            elif kind == "message":
-                lifecycle.set_message(step[1])
-            elif kind == "progress":
-                lifecycle.set_total(step[2])
-                lifecycle.set_progress(step[1])
-            elif kind == "event":
-                lifecycle.send_event(step[1], step[2])
-            elif kind == "wait_interrupt":
+            if kind == "wait_interrupt":
                 while True:
                     lifecycle.sleep(0.005)  # raises TaskInterruptedError when interrupted
             elif kind == "spin":  # ignores interruption for step[1] seconds
                 end = time.monotonic() + step[1]
                 while time.monotonic() < end:
                     pass
-            elif kind == "raise":
-                raise ScriptError(step[1])
             elif kind == "return":
                 result = step[1]
         return result
@@ -114,27 +124,14 @@ class AsyncScripted(_Recording, AsyncBackgroundTask[Any, Any]):
     async def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         result: Any = None
         for step in self.steps:
+            if _report_step(lifecycle, step):
+                continue
             kind = step[0]
-            if kind == "publish":
-                for i in range(step[1]):
-                    lifecycle.publish(i)
-            elif kind == "started":
-                lifecycle.publish("started")
-                lifecycle.flush()
-            elif kind == "message":
-                lifecycle.set_message(step[1])
-            elif kind == "progress":
-                lifecycle.set_total(step[2])
-                lifecycle.set_progress(step[1])
-            elif kind == "event":
-                lifecycle.send_event(step[1], step[2])
-            elif kind == "wait_interrupt":
+            if kind == "wait_interrupt":
                 while True:
                     await asyncio.sleep(0.005)  # CancelledError when cancelled
             elif kind == "spin":
                 await asyncio.sleep(step[1])
-            elif kind == "raise":
-                raise ScriptError(step[1])
             elif kind == "return":
                 result = step[1]
         return result

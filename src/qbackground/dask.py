@@ -367,10 +367,11 @@ def _run_remote(
             try:
                 data = pickle.dumps(report)
             except Exception as exc:
-                lifecycle._broken = QBackgroundError(
-                    f"a progress item, event or message of the task could not be pickled: {exc}"
+                lifecycle.break_with(
+                    QBackgroundError(
+                        f"a progress item, event or message of the task could not be pickled: {exc}"
+                    )
                 )
-                lifecycle._stopped = True
                 return
             channel.put(data)
 
@@ -403,7 +404,7 @@ def _run_remote(
             raise lifecycle._broken
         return value
     finally:
-        lifecycle._stopped = True
+        lifecycle.finish()
         finished.set()
         kick.set()
         send_report()

@@ -22,13 +22,12 @@ import queue
 import signal
 import threading
 import traceback
-from collections import deque
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .._errors import QBackgroundError, TaskInterruptedError, TaskStateError
-from .._lifecycle import TaskLifeCycle, _check_number
+from .._buffered import BufferedLifeCycle
+from .._errors import QBackgroundError
 
 __all__ = ["ChildLifeCycle", "RemoteTraceback", "main"]
 
@@ -48,105 +47,33 @@ class RemoteTraceback(Exception):
         return self.text
 
 
-class ChildLifeCycle(TaskLifeCycle[Any]):
+class ChildLifeCycle(BufferedLifeCycle[Any]):
     """The lifecycle ``run()`` gets in another process (a worker process, a Dask worker).
 
-    Reports accumulate here; whoever owns ``kick`` sends them (``take_report()``) when
-    it is set.
+    Reports accumulate in the buffers; whoever owns ``kick`` sends them
+    (``take_report()``) when it is set.
     """
 
     def __init__(self, job_id: int, params: Mapping[str, Any], kick: threading.Event) -> None:
+        super().__init__(params)
         self.job_id = job_id
-        self._params = params
-        self._kick_event = kick
-        self._items: deque[Any] = deque()
-        self._events: deque[tuple[str, Any]] = deque()
-        self._message: str | None = None
-        self._fraction: float | None = None
-        self._dirty = False  # something waits for the flusher
-        self._urgent = False  # flush() asked for a delivery now
-        self._cancelled = False
-        self._interrupted = False
-        self._stopped = False
-        self._broken: BaseException | None = None  # a report could not be pickled
-        self._wakeup = threading.Event()
-        self._total = 1.0
-        self._value = 0.0
+        self._kick = kick
+        self._wakeup = threading.Event()  # the reader thread may interrupt any time
+        self._urgent = False  # flush() asked for a batch now
 
-    def publish(self, *changes: Any) -> None:
-        if self._stopped:
-            self._raise_stopped("publish()")
-        self._items.extend(changes)
-        if not self._dirty:
-            self._kick()
-
-    def is_cancelled(self) -> bool:
-        return self._cancelled
-
-    def is_interrupted(self) -> bool:
-        return self._interrupted
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return self._params
-
-    def set_message(self, message: str) -> None:
-        if not isinstance(message, str):
-            raise TypeError(f"set_message() takes a str, not {type(message).__name__}")
-        if self._stopped:
-            self._raise_stopped("set_message()")
-        self._message = message
-        if not self._dirty:
-            self._kick()
-
-    def send_event(self, name: str, data: Any = None) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"send_event() takes a str name, not {type(name).__name__}")
-        if self._stopped:
-            self._raise_stopped("send_event()")
-        self._events.append((name, data))
-        if not self._dirty:
-            self._kick()
+    def _schedule(self) -> None:
+        self._scheduled = True
+        self._kick.set()
 
     def flush(self) -> None:
         if self._stopped:
             self._raise_stopped("flush()")
         self._urgent = True
-        self._kick()
-
-    def sleep(self, seconds: float) -> None:
-        seconds = _check_number(seconds, "sleep() seconds")
-        if self._interrupted or self._wakeup.wait(max(0.0, seconds)):
-            raise TaskInterruptedError("the task was interrupted while sleeping")
-
-    def _report_fraction(self, fraction: float) -> None:
-        if self._stopped:
-            self._raise_stopped("set_progress()")
-        self._fraction = min(max(fraction, 0.0), 1.0)
-        if not self._dirty:
-            self._kick()
-
-    def _kick(self) -> None:
-        self._dirty = True
-        self._kick_event.set()
-
-    def _raise_stopped(self, what: str) -> None:
-        if self._broken is not None:
-            raise self._broken
-        if self._interrupted:
-            reason = "cancelled" if self._cancelled else "interrupted (timeout, owner closed or shutdown)"
-            raise TaskInterruptedError(f"{what} called after the task was {reason}")
-        raise TaskStateError(f"{what} called after run() returned; the task is over")
-
-    def interrupt(self, cancelled: bool) -> None:
-        self._cancelled = cancelled
-        self._interrupted = True
-        self._stopped = True
-        self._wakeup.set()
+        self._schedule()
 
     def take_report(self) -> tuple[Any, ...] | None:
         """Everything pending, as one message (flusher or final flush, send lock held)."""
-        self._dirty = False  # before draining: a publish after this kicks again
+        self._scheduled = False  # before draining: a report after this kicks again
         urgent, self._urgent = self._urgent, False
         items = self._items
         taken = [items.popleft() for _ in range(len(items))]
@@ -221,11 +148,12 @@ class _Child:
         try:
             self.conn.send(report)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            lifecycle._broken = QBackgroundError(
-                f"a progress item, event or message of the task could not be pickled to send "
-                f"it to the GUI process: {exc}"
+            lifecycle.break_with(
+                QBackgroundError(
+                    "a progress item, event or message of the task could not be pickled to "
+                    f"send it to the GUI process: {exc}"
+                )
             )
-            lifecycle._stopped = True
 
     def _run(self, lifecycle: ChildLifeCycle, payload: bytes) -> None:
         job_id = lifecycle.job_id
@@ -251,7 +179,7 @@ class _Child:
                 outcome = ("done", job_id, value)
             if lifecycle._broken is not None and outcome[0] == "done":
                 outcome = _error(job_id, lifecycle._broken)
-        lifecycle._stopped = True
+        lifecycle.finish()
         with self.send_lock:
             self.current = None
             self.pending.pop(job_id, None)
