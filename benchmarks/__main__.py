@@ -3,7 +3,7 @@
 Options::
 
     --quick            small sizes: the whole run takes a few seconds (smoke test)
-    --repeat N         measured runs per peer in scenarios 1-3 (default 3; quick 1)
+    --repeat N         measured runs per peer in scenarios 1-3, 6b and 7 (default 3; quick 1)
     --trials N         samples per peer in the latency scenarios 4-5 (default 20; quick 3)
     --scenario NAME    run only this scenario (repeatable)
     --output PATH      where to write the Markdown (default benchmarks/results.md,
@@ -25,17 +25,28 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from time import perf_counter  # noqa: E402
 
-from . import cancel_latency, flood, publish_cost, roundtrip, timeout_delivery  # noqa: E402
+from . import (  # noqa: E402
+    asyncio_backend,
+    cancel_latency,
+    flood,
+    process_backend,
+    publish_cost,
+    roundtrip,
+    timeout_delivery,
+)
 from ._harness import Settings, application  # noqa: E402
 from ._report import Table, environment_line, render  # noqa: E402
 
-SCENARIOS: dict[str, Callable[[Settings], Table]] = {
+SCENARIOS: dict[str, Callable[[Settings], Table | list[Table]]] = {
     flood.NAME: flood.run,
     roundtrip.NAME: roundtrip.run,
     publish_cost.NAME: publish_cost.run,
     cancel_latency.NAME: cancel_latency.run,
     timeout_delivery.NAME: timeout_delivery.run,
+    process_backend.NAME: process_backend.run,
+    asyncio_backend.NAME: asyncio_backend.run,
 }
+"""Scenario name → its ``run(settings)``, which returns its table (or tables, in order)."""
 
 _HERE = Path(__file__).resolve().parent
 
@@ -51,10 +62,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="qbackground vs superqt vs a raw QThreadPool baseline.",
+        description=(
+            "qbackground vs superqt vs a raw QThreadPool baseline, and qbackground's "
+            "process and asyncio backends."
+        ),
     )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    parser.add_argument("--repeat", type=_positive, help="measured runs per peer (scenarios 1-3)")
+    parser.add_argument(
+        "--repeat", type=_positive, help="measured runs per peer (scenarios 1-3, 6b, 7)"
+    )
     parser.add_argument("--trials", type=_positive, help="samples per peer (scenarios 4-5)")
     parser.add_argument(
         "--scenario",
@@ -78,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         scenario_started = perf_counter()
-        tables.append(SCENARIOS[name](settings))
+        produced = SCENARIOS[name](settings)
+        tables.extend(produced if isinstance(produced, list) else [produced])
         print(f"  {name}: {perf_counter() - scenario_started:.1f} s", file=sys.stderr, flush=True)
     header = environment_line(quick=settings.quick, repeat=settings.repeat, trials=settings.trials)
     footer = [

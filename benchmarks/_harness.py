@@ -69,6 +69,14 @@ class Settings:
     roundtrip_tasks: int
     publish_items: int
     timeout_seconds: float
+    process_roundtrips: int
+    """Sequential trivial tasks timed per executor in the process round trip (6a)."""
+    prime_limit: int
+    """Primes are counted below this by trial division in the CPU-bound scenario (6b)."""
+    async_tasks: int
+    """Concurrent coroutines in the asyncio scenario (7)."""
+    async_sleep: float
+    """Seconds each coroutine of the asyncio scenario awaits ``asyncio.sleep``."""
     run_limit: float
     """Seconds one measured run may take before it is abandoned and reported as such."""
 
@@ -84,6 +92,10 @@ class Settings:
                 roundtrip_tasks=300,
                 publish_items=50_000,
                 timeout_seconds=0.05,
+                process_roundtrips=10,
+                prime_limit=20_000,
+                async_tasks=500,
+                async_sleep=0.1,
                 run_limit=30.0,
             )
         return cls(
@@ -94,6 +106,10 @@ class Settings:
             roundtrip_tasks=5_000,
             publish_items=1_000_000,
             timeout_seconds=0.2,
+            process_roundtrips=50,
+            prime_limit=800_000,
+            async_tasks=10_000,
+            async_sleep=0.5,
             run_limit=300.0,
         )
 

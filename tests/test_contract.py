@@ -160,6 +160,8 @@ def test_wrong_kind_of_task_is_refused(qapp: QApplication) -> None:
             worker.handle(Scripted([]), executor="asyncio")
         with pytest.raises(TypeError, match="runs on the 'asyncio' executor, not 'process'"):
             worker.handle(AsyncScripted([]), executor="process")
+        with pytest.raises(TypeError, match="runs on the 'asyncio' executor, not 'thread'"):
+            worker.handle(AsyncScripted([]), executor="thread")
         # None picks the right one by itself.
         assert worker.handle(AsyncScripted([]))._executor is worker._asyncio
         assert worker.handle(Scripted([]))._executor is worker._threads

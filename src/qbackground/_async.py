@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, TypeVar
 
-from ._task import BackgroundTask
+from ._task import TaskBase
 
 if TYPE_CHECKING:
     from ._lifecycle import TaskLifeCycle
@@ -16,10 +16,11 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 
-class AsyncBackgroundTask(BackgroundTask[T, V]):
+class AsyncBackgroundTask(TaskBase[T, V]):
     """A task whose ``run`` is a coroutine, run on qbackground's private asyncio loop.
 
-    Everything else is :class:`BackgroundTask`'s: the GUI-thread callbacks, exactly one
+    Everything else is as for :class:`BackgroundTask` (both derive from ``TaskBase``):
+    the GUI-thread callbacks, exactly one
     ending, timeouts, owner binding. ``worker.handle()`` picks the ``"asyncio"``
     executor for it by itself. ``cancel()`` and timeouts cancel the coroutine: it sees
     :class:`asyncio.CancelledError` at its next ``await``. Await, do not block: use
@@ -41,7 +42,7 @@ class AsyncBackgroundTask(BackgroundTask[T, V]):
     """
 
     @abstractmethod
-    async def run(self, lifecycle: TaskLifeCycle[T]) -> V:  # type: ignore[override]
+    async def run(self, lifecycle: TaskLifeCycle[T]) -> V:
         """Do the work as a coroutine, on the asyncio loop's thread.
 
         Example::

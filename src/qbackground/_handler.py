@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import shiboken6
 
@@ -37,7 +37,7 @@ from ._errors import (
 )
 from ._local import LocalLifeCycle
 from ._status import TaskStatus
-from ._task import BackgroundTask, normalize_timeout
+from ._task import BackgroundTask, TaskBase, normalize_timeout
 
 if TYPE_CHECKING:
     from ._worker import BackgroundWorker
@@ -91,7 +91,7 @@ class BackgroundTaskHandler(Generic[V]):
     def __init__(
         self,
         worker: BackgroundWorker,
-        task: BackgroundTask[Any, V],
+        task: TaskBase[Any, V],
         executor: Executor,
         params: Mapping[str, Any],
     ) -> None:
@@ -123,7 +123,7 @@ class BackgroundTaskHandler(Generic[V]):
     # -- public API --------------------------------------------------------------------
 
     @property
-    def task(self) -> BackgroundTask[Any, V]:
+    def task(self) -> TaskBase[Any, V]:
         """The task this handler executes.
 
         Example::
@@ -375,7 +375,8 @@ class BackgroundTaskHandler(Generic[V]):
             if profiler is not None:
                 sys.setprofile(profiler)
             try:
-                value = self._task.run(lifecycle)
+                # In-process executors refuse AsyncBackgroundTask in check_task().
+                value = cast("BackgroundTask[Any, V]", self._task).run(lifecycle)
             finally:
                 if profiler is not None:
                     sys.setprofile(None)

@@ -15,7 +15,7 @@ from ._listener import ProgressListener
 if TYPE_CHECKING:
     from ._lifecycle import TaskLifeCycle
 
-__all__ = ["BackgroundTask", "normalize_timeout"]
+__all__ = ["BackgroundTask", "TaskBase", "normalize_timeout"]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -52,33 +52,19 @@ def normalize_timeout(timeout: object, what: str = "timeout") -> float | None:
     return seconds
 
 
-class BackgroundTask(ABC, Generic[T, V]):
-    """Long work that runs off the GUI thread and reports back to it.
+class TaskBase(ABC, Generic[T, V]):
+    """What :class:`BackgroundTask` and :class:`AsyncBackgroundTask` share.
 
-    ``T`` is the type of the progress items ``run()`` publishes, ``V`` the type of its
-    result. Implement :meth:`run`; override the GUI-thread callbacks you need. Each
-    executed handler ends with exactly one of ``done``, ``canceled``,
-    ``handle_exception``, ``handle_timeout_exception`` or silence (owner closed,
-    worker shut down).
-
-    Tasks are stateless by convention: keep per-run data in ``run()``'s locals so one
-    instance can be handled several times, even at once.
+    Everything but ``run()``: the timeout and owner, the GUI-thread callbacks
+    (``done``, ``canceled``, ``progress``, ``handle_exception``,
+    ``handle_timeout_exception``, ``get_params`` and the Rayforge-style
+    ``message_changed``, ``fraction_changed``, ``handle_event``) and the progress
+    listeners. Subclass one of the two concrete kinds, not this one.
 
     Example::
 
-        class Count(BackgroundTask[int, str]):
-            def run(self, lifecycle: TaskLifeCycle[int]) -> str:
-                for i in range(5):
-                    lifecycle.publish(i)
-                return "counted"
-
-            def progress(self, changes: list[int]) -> None:
-                label.setText(f"at {changes[-1]}")
-
-            def done(self, result: str) -> None:
-                label.setText(result)
-
-        background_worker().handle(Count(timeout=10, owner=window)).execute()
+        def describe(task: TaskBase[Any, Any]) -> str:
+            return f"{type(task).__name__} (timeout {task.timeout})"
 
     Args:
         timeout: seconds (or a ``timedelta``) counted from ``execute()``; ``None`` or
@@ -136,24 +122,6 @@ class BackgroundTask(ABC, Generic[T, V]):
             assert MyTask(owner=window).owner is window
         """
         return self._owner
-
-    @abstractmethod
-    def run(self, lifecycle: TaskLifeCycle[T]) -> V:
-        """Do the work; runs off the GUI thread. Return the result for ``done()``.
-
-        Never touch widgets here: publish changes and let ``progress()`` show them.
-        Check ``lifecycle.is_interrupted()`` in long loops, and let
-        :class:`~qbackground.TaskInterruptedError` propagate.
-
-        Example::
-
-            def run(self, lifecycle):
-                total = 0
-                for n in lifecycle.params["numbers"]:
-                    total += n
-                    lifecycle.publish(total)
-                return total
-        """
 
     # -- GUI-thread callbacks -------------------------------------------------------
 
@@ -285,3 +253,61 @@ class BackgroundTask(ABC, Generic[T, V]):
             assert listener in task.progress_listeners
         """
         return self._listeners
+
+
+class BackgroundTask(TaskBase[T, V]):
+    """Long work that runs off the GUI thread and reports back to it.
+
+    ``T`` is the type of the progress items ``run()`` publishes, ``V`` the type of its
+    result. Implement :meth:`run`; override the GUI-thread callbacks you need. Each
+    executed handler ends with exactly one of ``done``, ``canceled``,
+    ``handle_exception``, ``handle_timeout_exception`` or silence (owner closed,
+    worker shut down).
+
+    Tasks are stateless by convention: keep per-run data in ``run()``'s locals so one
+    instance can be handled several times, even at once.
+
+    Example::
+
+        class Count(BackgroundTask[int, str]):
+            def run(self, lifecycle: TaskLifeCycle[int]) -> str:
+                for i in range(5):
+                    lifecycle.publish(i)
+                return "counted"
+
+            def progress(self, changes: list[int]) -> None:
+                label.setText(f"at {changes[-1]}")
+
+            def done(self, result: str) -> None:
+                label.setText(result)
+
+        background_worker().handle(Count(timeout=10, owner=window)).execute()
+
+    Args:
+        timeout: seconds (or a ``timedelta``) counted from ``execute()``; ``None`` or
+            ``0`` means no limit.
+        owner: a widget whose window closing (or whose destruction) interrupts the task
+            silently.
+
+    Raises:
+        ValueError: ``timeout`` is negative or NaN.
+        TypeError: ``timeout`` is not a number, or ``owner`` is not a ``QWidget``.
+    """
+
+    @abstractmethod
+    def run(self, lifecycle: TaskLifeCycle[T]) -> V:
+        """Do the work; runs off the GUI thread. Return the result for ``done()``.
+
+        Never touch widgets here: publish changes and let ``progress()`` show them.
+        Check ``lifecycle.is_interrupted()`` in long loops, and let
+        :class:`~qbackground.TaskInterruptedError` propagate.
+
+        Example::
+
+            def run(self, lifecycle):
+                total = 0
+                for n in lifecycle.params["numbers"]:
+                    total += n
+                    lifecycle.publish(total)
+                return total
+        """

@@ -20,7 +20,7 @@ from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
-from ._task import BackgroundTask, normalize_timeout
+from ._task import TaskBase, normalize_timeout
 from ._async import AsyncBackgroundTask
 from .backends import AsyncioExecutor, Executor, ProcessExecutor, ThreadExecutor
 
@@ -187,7 +187,7 @@ class BackgroundWorker(QObject):
     # -- API -------------------------------------------------------------------------
 
     def handle(
-        self, task: BackgroundTask[Any, V], *, executor: str | Executor | None = None
+        self, task: TaskBase[Any, V], *, executor: str | Executor | None = None
     ) -> BackgroundTaskHandler[V]:
         """Prepare ``task`` for execution and return its handler (GUI thread).
 
@@ -199,7 +199,8 @@ class BackgroundWorker(QObject):
 
         Raises:
             IllegalConcurrentAccessError: called off the GUI thread.
-            TypeError: ``task`` is not a ``BackgroundTask``, or ``executor`` is neither
+            TypeError: ``task`` is not a ``BackgroundTask`` or ``AsyncBackgroundTask``, or
+                ``executor`` is neither
                 a name nor an ``Executor``.
             ValueError: ``executor`` names no known backend.
             TypeError: the executor cannot run this kind of task (an
@@ -216,15 +217,15 @@ class BackgroundWorker(QObject):
                 "BackgroundWorker.handle() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
             )
-        if isinstance(task, type) and issubclass(task, BackgroundTask):
+        if isinstance(task, type) and issubclass(task, TaskBase):
             raise TypeError(
                 f"handle() takes a task instance, not the class {task.__name__}: "
                 f"write handle({task.__name__}(...))"
             )
-        if not isinstance(task, BackgroundTask):
+        if not isinstance(task, TaskBase):
             raise TypeError(
                 f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
-                "subclass BackgroundTask and implement run(lifecycle)"
+                "subclass BackgroundTask (or AsyncBackgroundTask) and implement run(lifecycle)"
             )
         runner = self._executor_for(task, executor)
         runner.check_task(task)
@@ -308,7 +309,7 @@ class BackgroundWorker(QObject):
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor_for(self, task: BackgroundTask[Any, Any], executor: str | Executor | None) -> Executor:
+    def _executor_for(self, task: TaskBase[Any, Any], executor: str | Executor | None) -> Executor:
         if executor is None:
             return self._asyncio if isinstance(task, AsyncBackgroundTask) else self._threads
         if isinstance(executor, str):
@@ -338,7 +339,7 @@ class BackgroundWorker(QObject):
         if handler._task.timeout is not None:
             self._deadlines.note_dead()
 
-    def _report_unhandled(self, task: BackgroundTask[Any, Any] | None, exc: BaseException) -> None:
+    def _report_unhandled(self, task: TaskBase[Any, Any] | None, exc: BaseException) -> None:
         _log.error(
             "Unhandled exception in %s",
             type(task).__name__ if task is not None else "a UIAccessor call",
@@ -349,7 +350,7 @@ class BackgroundWorker(QObject):
         except RuntimeError:  # pragma: no cover - the worker's C++ object is gone
             pass
 
-    def _report_timeout(self, task: BackgroundTask[Any, Any]) -> None:
+    def _report_timeout(self, task: TaskBase[Any, Any]) -> None:
         _log.warning("%s timed out after %s s and did not handle it", type(task).__name__, task.timeout)
         try:
             self.task_timed_out.emit(task)

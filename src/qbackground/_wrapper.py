@@ -6,7 +6,7 @@ from typing import Generic, TypeVar
 
 from ._errors import TaskStateError
 from ._handler import BackgroundTaskHandler
-from ._task import BackgroundTask
+from ._task import TaskBase
 from ._worker import BackgroundWorker
 
 __all__ = ["BackgroundTaskWrapper"]
@@ -33,10 +33,10 @@ class BackgroundTaskWrapper(Generic[T, V]):
 
     def __init__(
         self,
-        task: BackgroundTask[T, V] | None = None,
+        task: TaskBase[T, V] | None = None,
         worker: BackgroundWorker | None = None,
     ) -> None:
-        if task is not None and not isinstance(task, BackgroundTask):
+        if task is not None and not isinstance(task, TaskBase):
             raise TypeError(f"task must be a BackgroundTask or None, not {type(task).__name__}")
         if worker is not None and not isinstance(worker, BackgroundWorker):
             raise TypeError(f"worker must be a BackgroundWorker or None, not {type(worker).__name__}")
@@ -54,7 +54,7 @@ class BackgroundTaskWrapper(Generic[T, V]):
         """
         return self._handler
 
-    def restart(self, task: BackgroundTask[T, V] | None = None) -> BackgroundTaskHandler[V]:
+    def restart(self, task: TaskBase[T, V] | None = None) -> BackgroundTaskHandler[V]:
         """Cancel the running handler (its ``canceled()`` runs) and execute a new one.
 
         ``task`` replaces the wrapped task for this and later runs.
@@ -67,7 +67,7 @@ class BackgroundTaskWrapper(Generic[T, V]):
             wrapper.restart(SearchTask(query=edit.text(), owner=window))
         """
         if task is not None:
-            if not isinstance(task, BackgroundTask):
+            if not isinstance(task, TaskBase):
                 raise TypeError(f"task must be a BackgroundTask, not {type(task).__name__}")
             self._task = task
         if self._task is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from typing import Any
 
 from .._async import AsyncBackgroundTask
@@ -35,6 +36,10 @@ class AsyncioExecutor(Executor):
         self._thread: threading.Thread | None = None
         self._tasks: dict[Any, asyncio.Task[None]] = {}
         self._closed = False
+        # Jobs handed over by submit(), started by one loop callback per burst: a
+        # call_soon_threadsafe per job would write the loop's wake-up socket each time.
+        self._incoming: deque[Any] = deque()
+        self._wake_pending = False
 
     def check_task(self, task: Any) -> None:
         if not isinstance(task, AsyncBackgroundTask):
@@ -49,7 +54,13 @@ class AsyncioExecutor(Executor):
         return len(self._tasks)
 
     def submit(self, job: Any) -> None:
-        self._ensure_loop().call_soon_threadsafe(self._start, job)
+        loop = self._ensure_loop()
+        self._incoming.append(job)
+        # Same hand-off as the GUI dispatcher: append, then test the flag; the loop
+        # clears the flag before it drains, so no job is left without a wake-up.
+        if not self._wake_pending:
+            self._wake_pending = True
+            loop.call_soon_threadsafe(self._start_incoming)
 
     def on_interrupt(self, job: Any) -> None:
         loop = self._loop
@@ -97,12 +108,16 @@ class AsyncioExecutor(Executor):
         finally:
             loop.close()
 
-    def _start(self, job: Any) -> None:
-        lifecycle = job._begin()
-        if lifecycle is None:
-            return  # cancelled while waiting
+    def _start_incoming(self) -> None:
+        self._wake_pending = False
+        incoming = self._incoming
         loop = asyncio.get_running_loop()
-        self._tasks[job] = loop.create_task(self._run(job, lifecycle))
+        while incoming:
+            job = incoming.popleft()
+            lifecycle = job._begin()
+            if lifecycle is None:
+                continue  # cancelled while waiting
+            self._tasks[job] = loop.create_task(self._run(job, lifecycle))
 
     async def _run(self, job: Any, lifecycle: Any) -> None:
         try:

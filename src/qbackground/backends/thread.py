@@ -40,6 +40,15 @@ class ThreadExecutor(Executor):
         self._closed = False
         self._prefix = f"qbackground-{next(_numbers)}"
 
+    def check_task(self, task: object) -> None:
+        from .._async import AsyncBackgroundTask
+
+        if isinstance(task, AsyncBackgroundTask):
+            raise TypeError(
+                f"{type(task).__name__} is an AsyncBackgroundTask (async def run); it runs on "
+                "the 'asyncio' executor, not 'thread'"
+            )
+
     def submit(self, job: Job) -> None:
         with self._lock:
             if self._closed:
