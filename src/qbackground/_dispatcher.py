@@ -121,20 +121,24 @@ class Dispatcher:
         inbound = self._inbound
         deadline = None if budget is None else monotonic() + budget
         count = 0
-        while inbound:
-            try:
-                fn = inbound.popleft()
-            except IndexError:  # pragma: no cover - emptied by a nested drain
-                break
-            try:
-                fn()
-            except Exception as exc:  # callbacks report their own errors; belt and braces
-                self._on_error(exc)
-            count += 1
-            if deadline is not None and not count & 31 and monotonic() > deadline:
-                if inbound and not self._wake_pending:
-                    self._wake()
-                break
+        try:
+            while inbound:
+                try:
+                    fn = inbound.popleft()
+                except IndexError:  # pragma: no cover - emptied by a nested drain
+                    break
+                try:
+                    fn()
+                except Exception as exc:  # callbacks report their own errors; belt and braces
+                    self._on_error(exc)
+                count += 1
+                if deadline is not None and not count & 31 and monotonic() > deadline:
+                    break
+        finally:
+            # Whatever ended the loop (the budget, or a SystemExit/KeyboardInterrupt
+            # passing through), what is left must not wait for an unrelated post.
+            if inbound and not self._wake_pending:
+                self._wake()
         self.flush_due_progress()
 
     def mark_dirty(self, source: ProgressSource) -> None:

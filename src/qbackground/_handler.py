@@ -430,11 +430,17 @@ class BackgroundTaskHandler(Generic[V]):
 
     # -- decisions (any thread) -------------------------------------------------------
 
-    def _decide(self, status: TaskStatus) -> bool:
-        """Move QUEUED/RUNNING to a final ``status``; False if already decided."""
+    def _decide(self, status: TaskStatus, *, unless_ready: bool = False) -> bool:
+        """Move QUEUED/RUNNING to a final ``status``; False if already decided.
+
+        ``unless_ready``: also give up when ``run()`` already returned (a deadline that
+        races ``run()`` returning must not win: the check and the change share the lock).
+        """
         with self._lock:
             previous = self._status
             if previous is not _QUEUED and previous is not _RUNNING:
+                return False
+            if unless_ready and self._ready:
                 return False
             self._status = status
             self._ready = False
@@ -458,10 +464,7 @@ class BackgroundTaskHandler(Generic[V]):
 
     def _expire(self) -> None:
         """The deadline passed (deadline thread): time out unless run() already returned."""
-        with self._lock:
-            if self._ready:
-                return
-        if self._decide(TaskStatus.TIMED_OUT):
+        if self._decide(TaskStatus.TIMED_OUT, unless_ready=True):
             self._deliver_soon()
 
     def _interrupt(self) -> bool:
@@ -569,7 +572,10 @@ class BackgroundTaskHandler(Generic[V]):
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return fn(*args)
-        except Exception as exc:
+        except (Exception, TaskInterruptedError) as exc:
+            # TaskInterruptedError is a BaseException but an ordinary mistake here (say,
+            # get_result() of an interrupted task inside done()); SystemExit and
+            # KeyboardInterrupt propagate, and the dispatcher re-arms itself behind them.
             self._worker._report_unhandled(self._task, exc)
             return None
 
