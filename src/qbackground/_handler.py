@@ -82,6 +82,7 @@ class BackgroundTaskHandler(Generic[V]):
         "_lifecycle",
         "_waiter",
         "_future",
+        "_future_resolved",
         "_message",
         "_fraction",
         "_started_at",
@@ -113,6 +114,7 @@ class BackgroundTaskHandler(Generic[V]):
         # is known there (ready or final).
         self._waiter: threading.Event | None = None
         self._future: _HandlerFuture[V] | None = None
+        self._future_resolved = False
         self._message: str | None = None
         self._fraction: float | None = None
         self._started_at: float | None = None
@@ -605,8 +607,13 @@ class BackgroundTaskHandler(Generic[V]):
         )
 
     def _resolve_future(self) -> None:
-        fut = self._future
-        if fut is None or fut.done():
+        # future() on another thread and _deliver() may both get here: one resolves.
+        with self._lock:
+            fut = self._future
+            if fut is None or self._future_resolved:
+                return
+            self._future_resolved = True
+        if fut.done():  # cancelled through the view itself
             return
         try:
             fut.set_result(self._outcome())
