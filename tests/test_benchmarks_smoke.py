@@ -19,6 +19,9 @@ SCENARIO_TITLES = (
     "## 3. publish() cost",
     "## 4. cancel() → canceled() latency",
     "## 5. Timeout delivery",
+    "## 6a. Process backend: warm round trip",
+    "## 6b. Process backend: CPU-bound pure Python",
+    "## 7. asyncio backend",
 )
 
 
