@@ -100,9 +100,7 @@ class _Nap(AsyncBackgroundTask[None, int]):
         self._seconds = seconds
         self._tally = tally
 
-    # AsyncBackgroundTask.run overrides BackgroundTask.run with a coroutine; mypy checks
-    # every subclass's override against BackgroundTask too, hence the ignore.
-    async def run(self, lifecycle: TaskLifeCycle[None]) -> int:  # type: ignore[override]
+    async def run(self, lifecycle: TaskLifeCycle[None]) -> int:
         await asyncio.sleep(self._seconds)
         return self._index
 

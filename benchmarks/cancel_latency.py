@@ -155,19 +155,28 @@ class _LoopRunnable(QRunnable):
 
 
 class _RawPeer:
-    """Keeps the current runnable alive until the next trial."""
+    """Keeps every runnable alive until the pool is done with all of them.
+
+    A non-auto-deleting QRunnable whose Python wrapper is freed while a pool thread is
+    still returning from ``run()`` is a use-after-free (seen here as a rare segfault), so
+    none is dropped before ``QThreadPool.waitForDone()``.
+    """
 
     def __init__(self) -> None:
-        self._current: _LoopRunnable | None = None
+        self._runnables: list[_LoopRunnable] = []
 
     def start(self, probe: _Probe) -> Callable[[], None]:
         runnable = _LoopRunnable(probe)
         runnable.setAutoDelete(False)
         runnable.signals.item.connect(probe.item)
         runnable.signals.canceled.connect(probe.canceled.set)
-        self._current = runnable
+        self._runnables.append(runnable)
         QThreadPool.globalInstance().start(runnable)
         return runnable.flag.set
+
+    def release(self) -> None:
+        """Drop the runnables (call after ``QThreadPool.waitForDone()``)."""
+        self._runnables.clear()
 
 
 # -- driver ------------------------------------------------------------------------------
@@ -252,6 +261,8 @@ def run(settings: Settings) -> Table:
                 table.rows.append(_row(peer, f"{how} on {mode}", samples))
     finally:
         worker.shutdown(timeout=10)
+        QThreadPool.globalInstance().waitForDone(int(settings.run_limit * 1000))
+        raw.release()
     table.notes.append(
         "superqt's `aborted` and the raw `canceled` signal are emitted by the task's thread "
         "once it notices, so their callback cannot come before the notice."
