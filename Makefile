@@ -22,7 +22,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 test: typecheck pytest
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/python -m mypy --strict src/
+	$(BIN)/python -m mypy --strict src/ demo_app benchmarks
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
