@@ -217,18 +217,22 @@ class BackgroundWorker(QObject):
                 "BackgroundWorker.handle() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
             )
-        if isinstance(task, type) and issubclass(task, TaskBase):
-            raise TypeError(
-                f"handle() takes a task instance, not the class {task.__name__}: "
-                f"write handle({task.__name__}(...))"
-            )
         if not isinstance(task, TaskBase):
+            if isinstance(task, type) and issubclass(task, TaskBase):
+                raise TypeError(
+                    f"handle() takes a task instance, not the class {task.__name__}: "
+                    f"write handle({task.__name__}(...))"
+                )
             raise TypeError(
                 f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
                 "subclass BackgroundTask (or AsyncBackgroundTask) and implement run(lifecycle)"
             )
-        runner = self._executor_for(task, executor)
-        runner.check_task(task)
+        if executor is None:
+            # The default is always the right kind: no check_task() needed.
+            runner: Executor = self._asyncio if isinstance(task, AsyncBackgroundTask) else self._threads
+        else:
+            runner = self._executor_for(executor)
+            runner.check_task(task)
         self._check_open()
         params = task.get_params()
         if params is None:
@@ -309,9 +313,7 @@ class BackgroundWorker(QObject):
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor_for(self, task: TaskBase[Any, Any], executor: str | Executor | None) -> Executor:
-        if executor is None:
-            return self._asyncio if isinstance(task, AsyncBackgroundTask) else self._threads
+    def _executor_for(self, executor: str | Executor) -> Executor:
         if isinstance(executor, str):
             found = self._executors.get(executor)
             if found is None:

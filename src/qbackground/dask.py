@@ -45,6 +45,7 @@ import dask
 import distributed as _distributed
 from distributed import Client
 
+from ._async import AsyncBackgroundTask
 from ._errors import ProcessCrashedError, QBackgroundError, TaskStateError
 from .backends import Executor
 from .backends._child import ChildLifeCycle, RemoteTraceback
@@ -175,8 +176,6 @@ class DaskExecutor(Executor):
     # -- Executor interface ----------------------------------------------------------------
 
     def check_task(self, task: Any) -> None:
-        from ._async import AsyncBackgroundTask
-
         if isinstance(task, AsyncBackgroundTask):
             raise TypeError(
                 f"{type(task).__name__} is an AsyncBackgroundTask; DaskExecutor runs plain "

@@ -30,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from time import monotonic
 from typing import Any
 
+from .._async import AsyncBackgroundTask
 from .._errors import ProcessCrashedError, QBackgroundError, TaskStateError
 from . import _child
 from ._base import Executor
@@ -113,8 +114,6 @@ class ProcessExecutor(Executor):
     # -- Executor interface (any thread) -------------------------------------------------
 
     def check_task(self, task: Any) -> None:
-        from .._async import AsyncBackgroundTask
-
         if isinstance(task, AsyncBackgroundTask):
             raise TypeError(
                 f"{type(task).__name__} is an AsyncBackgroundTask (async def run); it runs on "

@@ -13,6 +13,7 @@ import queue
 import threading
 from time import monotonic
 
+from .._async import AsyncBackgroundTask
 from .._errors import TaskQueueFullError, TaskStateError
 from ._base import Executor, Job
 
@@ -41,8 +42,6 @@ class ThreadExecutor(Executor):
         self._prefix = f"qbackground-{next(_numbers)}"
 
     def check_task(self, task: object) -> None:
-        from .._async import AsyncBackgroundTask
-
         if isinstance(task, AsyncBackgroundTask):
             raise TypeError(
                 f"{type(task).__name__} is an AsyncBackgroundTask (async def run); it runs on "
