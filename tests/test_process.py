@@ -204,3 +204,66 @@ def test_user_executor_object(qapp: QApplication) -> None:
     finally:
         worker.shutdown()
         assert executor.shutdown(timeout=10)
+
+
+def test_a_worker_that_cannot_start_fails_the_task(qapp: QApplication, qtbot: QtBot) -> None:
+    executor = ProcessExecutor(max_workers=1)
+    real_spawn = executor._spawn
+
+    def no_spawn() -> Any:
+        raise OSError(24, "Too many open files")
+
+    executor._spawn = no_spawn  # type: ignore[method-assign]
+    worker = BackgroundWorker()
+    try:
+        task = Pid()
+        worker.handle(task, executor=executor).execute()
+        qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=20_000)
+        assert "could not start a worker process (OSError" in str(task.calls[-1][1])
+        executor._spawn = real_spawn  # type: ignore[method-assign]
+        again = Pid()
+        worker.handle(again, executor=executor).execute()  # the executor recovered
+        qtbot.waitUntil(lambda: again.terminal == ["done"], timeout=20_000)
+    finally:
+        worker.shutdown()
+        assert executor.shutdown(timeout=10)
+
+
+def test_a_worker_that_never_serves_is_killed_and_explained(qapp: QApplication, qtbot: QtBot) -> None:
+    # Nothing spawns and imports qbackground in 50 ms: the same path as a script that
+    # lacks its __main__ guard (the worker re-runs the GUI and never serves).
+    executor = ProcessExecutor(max_workers=1, startup_timeout=0.05)
+    worker = BackgroundWorker()
+    try:
+        first, second = Pid(), Pid()
+        worker.handle(first, executor=executor).execute()
+        qtbot.waitUntil(lambda: first.terminal == ["error"], timeout=20_000)
+        message = str(first.calls[-1][1])
+        assert "did not start serving within 0.05 s" in message and "__main__" in message
+        worker.handle(second, executor=executor).execute()
+        qtbot.waitUntil(lambda: second.terminal == ["error"], timeout=5_000)  # fails fast
+    finally:
+        worker.shutdown()
+        assert executor.shutdown(timeout=10)
+
+
+def test_a_failing_manager_fails_tasks_instead_of_hanging(qapp: QApplication, qtbot: QtBot) -> None:
+    executor = ProcessExecutor(max_workers=1)
+
+    def broken_dispatch() -> None:
+        raise RuntimeError("a bug in the manager")
+
+    executor._dispatch = broken_dispatch  # type: ignore[method-assign]
+    worker = BackgroundWorker()
+    try:
+        task = Pid()
+        worker.handle(task, executor=executor).execute()
+        qtbot.waitUntil(lambda: task.terminal == ["error"], timeout=20_000)
+        assert "the process executor failed (RuntimeError: a bug in the manager)" in str(task.calls[-1][1])
+        from qbackground import TaskStateError
+
+        with pytest.raises(TaskStateError, match="out of order"):
+            worker.handle(Pid(), executor=executor).execute()
+    finally:
+        worker.shutdown()
+        executor.shutdown(timeout=10)

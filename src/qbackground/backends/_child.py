@@ -99,6 +99,8 @@ class _Child:
         self.current: ChildLifeCycle | None = None
 
     def serve(self) -> None:
+        with self.send_lock:
+            self.conn.send(("ready",))  # the parent kills a worker that never says this
         threading.Thread(target=self._read, name="qbackground-child-reader", daemon=True).start()
         threading.Thread(target=self._flush_loop, name="qbackground-child-flusher", daemon=True).start()
         while True:

@@ -43,15 +43,17 @@ _ids = itertools.count(1)
 class _Worker:
     """One worker process and what it is doing."""
 
-    __slots__ = ("process", "conn", "job", "job_id", "kill_at", "retiring")
+    __slots__ = ("process", "conn", "job", "job_id", "kill_at", "retiring", "ready", "ready_by")
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection, ready_by: float) -> None:
         self.process = process
         self.conn = conn
         self.job: Any = None  # the handler whose run() this process executes
         self.job_id = 0
         self.kill_at: float | None = None  # grace deadline after a cancel
         self.retiring = False  # asked to stop (shutdown)
+        self.ready = False  # the process said hello: it imported us and serves
+        self.ready_by = ready_by  # ...or it is killed at this time
 
 
 class ProcessExecutor(Executor):
@@ -73,6 +75,11 @@ class ProcessExecutor(Executor):
             its process is killed and replaced.
         flush_interval: how often a worker sends batched progress (seconds).
         start_method: ``"spawn"`` (default) or ``"forkserver"``; ``"fork"`` is refused.
+        startup_timeout: seconds a new worker process has to start serving. One that
+            does not (typically: the application script lacks its
+            ``if __name__ == "__main__":`` guard, so the worker re-runs the GUI) is
+            killed, and this executor's tasks fail with a ``QBackgroundError`` that says
+            so, instead of waiting forever.
     """
 
     name = "process"
@@ -84,6 +91,7 @@ class ProcessExecutor(Executor):
         grace: float = 2.0,
         flush_interval: float = 0.01,
         start_method: str = "spawn",
+        startup_timeout: float = 30.0,
     ) -> None:
         if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
             raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
@@ -97,6 +105,7 @@ class ProcessExecutor(Executor):
         self.max_workers = max_workers or os.cpu_count() or 1
         self.grace = float(grace)
         self.flush_interval = float(flush_interval)
+        self.startup_timeout = float(startup_timeout)
         self._context: Any = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
         self._commands: deque[tuple[str, Any]] = deque()
@@ -110,6 +119,11 @@ class ProcessExecutor(Executor):
         self._stopping = False
         self._stop_deadline: float | None = None
         self._started = 0  # processes started so far (for tests and diagnostics)
+        # Set when the manager thread itself failed (a bug): execute() raises it.
+        self._failure: QBackgroundError | None = None
+        # Set when a worker never started serving: every task fails fast from then on,
+        # as every replacement would do the same.
+        self._broken: QBackgroundError | None = None
 
     # -- Executor interface (any thread) -------------------------------------------------
 
@@ -151,6 +165,8 @@ class ProcessExecutor(Executor):
 
     def _command(self, kind: str, payload: Any, *, force: bool = False) -> None:
         with self._lock:
+            if self._failure is not None and not force:
+                raise TaskStateError(f"the process executor is out of order: {self._failure}")
             if self._closed and not force:
                 raise TaskStateError("the process executor was shut down")
             self._commands.append((kind, payload))
@@ -171,43 +187,81 @@ class ProcessExecutor(Executor):
             name=f"qbackground-process-{len(self._workers) + 1}",
             daemon=True,
         )
-        process.start()
-        child_conn.close()
+        try:
+            process.start()
+        finally:
+            child_conn.close()
         self._started += 1
-        return _Worker(process, parent_conn)
+        return _Worker(process, parent_conn, monotonic() + self.startup_timeout)
+
+    def _top_up(self) -> QBackgroundError | None:
+        """Start workers up to ``max_workers``; the error if none could be started."""
+        if self._broken is not None:
+            return self._broken
+        try:
+            while len(self._workers) < self.max_workers:
+                self._workers.append(self._spawn())
+        except Exception as exc:  # fd exhaustion, no memory, a broken interpreter...
+            if not self._workers:
+                return QBackgroundError(
+                    f"could not start a worker process ({type(exc).__name__}: {exc})"
+                )
+        return None
+
+    def _refuse(self, job: Any, error: QBackgroundError) -> None:
+        """End a job that cannot run here through its handle_exception()."""
+        if job._begin() is not None:
+            job._fail(error)
+            self.on_stop()
 
     # -- the manager thread ------------------------------------------------------------------
 
     def _manage(self) -> None:
         try:
-            while True:
-                self._apply_commands()
-                self._dispatch()
-                if self._stopping and not self._workers:
-                    return
-                timeout = self._next_deadline()
-                handles: dict[Any, tuple[str, _Worker | None]] = {self._wake_recv: ("wake", None)}
-                for worker in self._workers:
-                    handles[worker.conn] = ("conn", worker)
-                    handles[worker.process.sentinel] = ("died", worker)
-                for ready in wait(list(handles), timeout):
-                    kind, target = handles[ready]
-                    if kind == "wake":
-                        with self._lock:
-                            self._woken = False
-                            while self._wake_recv.poll():
-                                self._wake_recv.recv_bytes()
-                    elif kind == "conn" and target is not None:
-                        self._receive(target)
-                    elif target is not None and target in self._workers:
-                        self._died(target)
-                self._enforce_deadlines()
+            self._serve()
+        except BaseException as exc:  # never die silently with tasks waiting on us
+            error = QBackgroundError(f"the process executor failed ({type(exc).__name__}: {exc})")
+            with self._lock:
+                self._closed = True
+                pending = [payload for kind, payload in self._commands if kind == "submit"]
+                self._commands.clear()
+            for job in [*self._waiting, *pending]:
+                self._refuse(job, error)
+            for worker in self._workers:
+                if worker.job is not None:
+                    worker.job._fail(error)
+                    self._release(worker)
+            self._failure = error  # later submits raise it at execute()
         finally:
             for worker in self._workers:
                 if worker.process.is_alive():
                     worker.process.kill()
                 worker.process.join(1.0)
             self._workers.clear()
+
+    def _serve(self) -> None:
+        while True:
+            self._apply_commands()
+            self._dispatch()
+            if self._stopping and not self._workers:
+                return
+            timeout = self._next_deadline()
+            handles: dict[Any, tuple[str, _Worker | None]] = {self._wake_recv: ("wake", None)}
+            for worker in self._workers:
+                handles[worker.conn] = ("conn", worker)
+                handles[worker.process.sentinel] = ("died", worker)
+            for ready in wait(list(handles), timeout):
+                kind, target = handles[ready]
+                if kind == "wake":
+                    with self._lock:
+                        self._woken = False
+                        while self._wake_recv.poll():
+                            self._wake_recv.recv_bytes()
+                elif kind == "conn" and target is not None:
+                    self._receive(target)
+                elif target is not None and target in self._workers:
+                    self._died(target)
+            self._enforce_deadlines()
 
     def _apply_commands(self) -> None:
         while True:
@@ -216,9 +270,11 @@ class ProcessExecutor(Executor):
                     return
                 kind, payload = self._commands.popleft()
             if kind == "submit":
-                if not self._workers and not self._stopping:
-                    self._workers = [self._spawn() for _ in range(self.max_workers)]
-                self._waiting.append(payload)
+                error = None if self._stopping else self._top_up()
+                if error is not None:
+                    self._refuse(payload, error)
+                else:
+                    self._waiting.append(payload)
             elif kind == "cancel":
                 for worker in self._workers:
                     if worker.job is payload:
@@ -280,6 +336,9 @@ class ProcessExecutor(Executor):
             pass  # the process died; its sentinel will tell us
 
     def _handle(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        if message[0] == "ready":
+            worker.ready = True
+            return
         kind, job_id = message[0], message[1]
         job = worker.job
         if job is None or job_id != worker.job_id:
@@ -316,15 +375,20 @@ class ProcessExecutor(Executor):
         code = worker.process.exitcode
         job = worker.job
         if job is not None:
-            name = type(job.task).__name__
-            job._fail(ProcessCrashedError(f"the worker process running {name} {_describe(code)}"))
+            if not worker.ready and self._broken is not None:
+                job._fail(self._broken)
+            else:
+                name = type(job.task).__name__
+                job._fail(ProcessCrashedError(f"the worker process running {name} {_describe(code)}"))
             self._release(worker)
         worker.conn.close()
-        index = self._workers.index(worker)
-        if self._stopping or worker.retiring:
-            del self._workers[index]
-        else:
-            self._workers[index] = self._spawn()
+        self._workers.remove(worker)
+        if not (self._stopping or worker.retiring):
+            error = self._top_up()  # replace it
+            if error is not None:
+                for waiting in self._waiting:
+                    self._refuse(waiting, error)
+                self._waiting.clear()
 
     def _retire(self, worker: _Worker) -> None:
         worker.retiring = True
@@ -332,6 +396,7 @@ class ProcessExecutor(Executor):
 
     def _next_deadline(self) -> float | None:
         deadlines = [w.kill_at for w in self._workers if w.kill_at is not None]
+        deadlines += [w.ready_by for w in self._workers if not w.ready]
         if self._stopping and self._stop_deadline is not None:
             deadlines.append(self._stop_deadline + 1.0)
         if not deadlines:
@@ -340,6 +405,18 @@ class ProcessExecutor(Executor):
 
     def _enforce_deadlines(self) -> None:
         now = monotonic()
+        for worker in self._workers:
+            if not worker.ready and now >= worker.ready_by and worker.process.is_alive():
+                self._broken = QBackgroundError(
+                    f"a worker process did not start serving within {self.startup_timeout:g} s "
+                    "and was killed. Most often the application script lacks an "
+                    "'if __name__ == \"__main__\":' guard, so each spawned worker re-runs the "
+                    "whole GUI instead of serving tasks; else raise startup_timeout"
+                )
+                worker.process.kill()
+                for waiting in self._waiting:
+                    self._refuse(waiting, self._broken)
+                self._waiting.clear()
         for worker in self._workers:
             if worker.kill_at is not None and now >= worker.kill_at and worker.process.is_alive():
                 worker.process.kill()  # ignored the cancel for `grace` seconds
