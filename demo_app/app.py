@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -24,6 +26,10 @@ _OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
 _HARD_DEADLINE_GRACE = 10.0
 """Seconds the hard deadline waits beyond the watchdog (see :class:`HardDeadline`)."""
 
+_PROCESSES = 2
+"""Worker processes of the default worker, unless ``QBACKGROUND_PROCESSES`` says otherwise:
+the CPU page splits its work into two tasks, so more would only cost start-up time."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the process exit code.
@@ -33,15 +39,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(main(["--smoke"]))
     """
     options = parse_args(argv)
+    # Read when background_worker() first creates the default worker, in MainWindow().
+    os.environ.setdefault("QBACKGROUND_PROCESSES", str(_PROCESSES))
     qInstallMessageHandler(_drop_offscreen_noise)
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
     app.setApplicationName("qbackground demo")
     window = MainWindow()
+    first_page = window.page_named(options.page) if options.page is not None else window.pages[0]
+    window.show_page(first_page)
     window.show()
     try:
-        steps = _automatic_steps(window, options)
+        steps = _automatic_steps(window, first_page, options)
         if not steps:
             return app.exec()
         runner = SmokeRunner(steps, watchdog=options.watchdog)
@@ -62,11 +72,12 @@ def _drop_offscreen_noise(kind: QtMsgType, context: QMessageLogContext, message:
         print(message, file=sys.stderr, flush=True)
 
 
-def _automatic_steps(window: MainWindow, options: Options) -> list[SmokeStep]:
-    """The scripts ``--screenshot`` and ``--smoke`` ask for, in order (none: interactive)."""
+def _automatic_steps(window: MainWindow, first_page: Scenario, options: Options) -> list[SmokeStep]:
+    """The scripts ``--screenshot`` (of ``first_page``) and ``--smoke`` ask for, in order
+    (none: interactive)."""
     steps: list[SmokeStep] = []
     if options.screenshot is not None:
-        steps.append(("screenshot", partial(screenshot_script, window, options.screenshot)))
+        steps.append(("screenshot", partial(screenshot_script, window, options.screenshot, first_page)))
     if options.smoke:
         errors: list[BaseException] = []
         background_worker().unhandled_exception.connect(lambda _task, exc: errors.append(exc))
@@ -83,11 +94,18 @@ def _page_smoke(window: MainWindow, page: Scenario, ctx: SmokeContext) -> SmokeS
 
 
 def _worker_smoke(errors: list[BaseException], ctx: SmokeContext) -> SmokeScript:
-    """Last step: nothing went unhandled, and every task thread stops on shutdown."""
+    """Last step: nothing went unhandled, and every thread and process stops on shutdown."""
     ctx.check(
         not errors,
         "no exception reached BackgroundWorker.unhandled_exception",
         "; ".join(f"{type(exc).__name__}: {exc}" for exc in errors),
     )
-    ctx.check(background_worker().shutdown(timeout=5), "every task thread stopped on shutdown()")
+    ctx.check(
+        background_worker().shutdown(timeout=5),
+        "every task thread, worker process and the asyncio loop stopped on shutdown()",
+    )
+    left = multiprocessing.active_children()
+    ctx.check(
+        not left, "no worker process is left", ", ".join(f"{child.name} (pid {child.pid})" for child in left)
+    )
     yield from ()

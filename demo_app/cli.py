@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .scenarios import SCENARIOS
+
 __all__ = ["Options", "parse_args"]
 
 
@@ -17,7 +19,10 @@ class Options:
     smoke: bool
     """Run every scenario's self-test headless and exit with its result."""
     screenshot: Path | None
-    """Save a PNG of the window while the thread task runs, then exit."""
+    """Save a PNG of the window (showing :attr:`page`, mid-task), then exit."""
+    page: str | None
+    """The :attr:`~demo_app.scenarios.Scenario.name` of the page to show first and to
+    photograph with ``--screenshot`` (``None``: the first page)."""
     watchdog: float
     """Seconds after which an automatic run (smoke or screenshot) counts as failed."""
 
@@ -39,10 +44,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 
         options = parse_args(["--smoke", "--watchdog", "10"])
         assert options.smoke and options.watchdog == 10.0
+        assert parse_args(["--page", "asyncio"]).page == "asyncio"
     """
     parser = argparse.ArgumentParser(
         prog="python -m demo_app",
-        description="qbackground demo: background tasks with progress, messages and cancel.",
+        description="qbackground demo: background tasks on threads, processes and asyncio, with "
+        "progress, messages and cancel.",
         epilog="Set QT_QPA_PLATFORM=offscreen to run --smoke or --screenshot without a display.",
     )
     parser.add_argument(
@@ -55,8 +62,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--screenshot",
         metavar="PATH",
         type=Path,
-        help="save a PNG of the main window while the thread task runs, then exit "
+        help="save a PNG of the main window while the --page's task runs, then exit "
         "(with --smoke: take it first, then run the smoke test)",
+    )
+    names = [scenario.name for scenario in SCENARIOS]
+    parser.add_argument(
+        "--page",
+        metavar="NAME",
+        choices=names,
+        help="show this page first, and photograph it with --screenshot "
+        f"(default: {names[0]}); NAME is one of: {', '.join(names)}",
     )
     parser.add_argument(
         "--watchdog",
@@ -66,4 +81,4 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="fail an automatic run that has not finished after SECONDS (default: 30)",
     )
     args = parser.parse_args(argv)
-    return Options(smoke=args.smoke, screenshot=args.screenshot, watchdog=args.watchdog)
+    return Options(smoke=args.smoke, screenshot=args.screenshot, page=args.page, watchdog=args.watchdog)

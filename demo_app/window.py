@@ -41,7 +41,7 @@ class MainWindow(QMainWindow):
         self.resize(QSize(880, 600))
 
         self.navigation = QListWidget()
-        self.navigation.setFixedWidth(170)
+        self.navigation.setFixedWidth(210)
         self.stack = QStackedWidget()
         self.pages: list[Scenario] = []
         for scenario in scenarios:
@@ -85,3 +85,18 @@ class MainWindow(QMainWindow):
     def show_page(self, page: Scenario) -> None:
         """Select ``page`` (one of :attr:`pages`)."""
         self.navigation.setCurrentRow(self.pages.index(page))
+
+    def page_named(self, name: str) -> Scenario:
+        """The page whose :attr:`Scenario.name` is ``name``.
+
+        Raises:
+            LookupError: the window has no such page.
+
+        Example::
+
+            window.show_page(window.page_named("processes"))
+        """
+        for page in self.pages:
+            if page.name == name:
+                return page
+        raise LookupError(f"the window has no page named {name!r}")

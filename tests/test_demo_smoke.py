@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from time import monotonic
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -58,10 +60,63 @@ SMOKE_CHECKS = (
     "failing task: handle_exception() received the SimulatedFailure",
     "failing task: the result label shows the error",
     "failing task: the handler status is FAILED",
+    # CPU work: Compare (threads, then processes) at the smoke test's N
+    "cpu work: threads vs processes: the page starts idle",
+    "cpu work: threads vs processes: while running, the Run buttons are disabled and Cancel enabled",
+    "cpu work: threads vs processes: threads: done() ran exactly once per task",
+    "cpu work: threads vs processes: threads: every task's progress reached 100 %",
+    "cpu work: threads vs processes: threads: the count matches a sieve of Eratosthenes",
+    "cpu work: threads vs processes: processes: done() ran exactly once per task",
+    "cpu work: threads vs processes: processes: every task's progress reached 100 %",
+    "cpu work: threads vs processes: processes: the count matches a sieve of Eratosthenes",
+    "cpu work: threads vs processes: every progress bar shows 100 %",
+    "cpu work: threads vs processes: the thread run's tasks ran in this process",
+    "cpu work: threads vs processes: the process run's tasks ran in two other processes at once",
+    "cpu work: threads vs processes: the process run used the warmed-up worker processes",
+    "cpu work: threads vs processes: both timings are shown",
+    "cpu work: threads vs processes: the speed-up is shown",
+    "cpu work: threads vs processes: the handler statuses are DONE",
+    # CPU work: cancel a process run part way, then run again
+    "cpu work: threads vs processes: clicking Cancel during a process run ran canceled() once per task",
+    "cpu work: threads vs processes: after Cancel the UI is idle again",
+    "cpu work: threads vs processes: the progress bars stopped part way",
+    "cpu work: threads vs processes: the handler statuses are CANCELLED",
+    "cpu work: threads vs processes: the status says cancelled",
+    "cpu work: threads vs processes: no callback arrived after canceled()",
+    "cpu work: threads vs processes: the progress bars did not move after canceled()",
+    "cpu work: threads vs processes: the worker has no active handlers left",
+    "cpu work: threads vs processes: after a cancel, the next process run counts correctly",
+    "cpu work: threads vs processes: the cancelled tasks stopped by themselves",
+    # asyncio: a batch that finishes
+    "asyncio: simulated downloads: the page starts idle",
+    "asyncio: simulated downloads: Start launched 50 downloads",
+    "asyncio: simulated downloads: done() ran exactly once for every download",
+    "asyncio: simulated downloads: every download received all its bytes",
+    "asyncio: simulated downloads: progress() reported bytes so far, never after done()",
+    "asyncio: simulated downloads: the overall progress bar shows 50 of 50 done",
+    "asyncio: simulated downloads: the batch took at least as long as its longest download",
+    "asyncio: simulated downloads: the downloads overlapped",
+    "asyncio: simulated downloads: the elapsed time is shown",
+    "asyncio: simulated downloads: the handler statuses are DONE",
+    "asyncio: simulated downloads: no handler is left running after the batch",
+    # asyncio: Cancel all part way
+    "asyncio: simulated downloads: Cancel all part way ran canceled() exactly once for every download",
+    "asyncio: simulated downloads: the downloads were part way when cancelled",
+    "asyncio: simulated downloads: after Cancel all the UI is idle again",
+    "asyncio: simulated downloads: the overall progress bar shows 0 done",
+    "asyncio: simulated downloads: the handler statuses are CANCELLED",
+    "asyncio: simulated downloads: nothing is left running (no active handlers)",
+    "asyncio: simulated downloads: no callback arrived after canceled()",
     # the worker afterwards
     "worker: no exception reached BackgroundWorker.unhandled_exception",
-    "worker: every task thread stopped on shutdown()",
+    "worker: every task thread, worker process and the asyncio loop stopped on shutdown()",
+    "worker: no worker process is left",
 )
+
+# Seconds the demo may take beyond the run it reports (interpreter and Qt start-up, then
+# quitting: closing the window, aboutToQuit, stopping the worker processes). Generous: the
+# machine may be busy; a shutdown that hangs on a worker process takes far longer.
+EXIT_OVERHEAD = 15.0
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -93,17 +148,35 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_smoke_run_passes_every_check() -> None:
+    started = monotonic()
     proc = run_demo("--smoke")
+    wall = monotonic() - started
     assert proc.returncode == 0, describe(proc)
     missing = [check for check in SMOKE_CHECKS if f"ok  {check}" not in proc.stdout]
     assert not missing, f"checks not reported: {missing}\n{describe(proc)}"
     assert not [line for line in proc.stdout.splitlines() if line.startswith("FAIL")], describe(proc)
-    assert "checks passed" in proc.stdout.splitlines()[-1], describe(proc)
+    last = proc.stdout.splitlines()[-1]
+    assert "checks passed" in last, describe(proc)
+    reported = re.search(r"in ([0-9.]+) s$", last)
+    assert reported is not None, describe(proc)
+    assert wall < float(reported.group(1)) + EXIT_OVERHEAD, (
+        f"the demo took {wall:.1f} s for a {reported.group(1)} s smoke run: did quitting hang?\n"
+        + describe(proc)
+    )
 
 
 def test_screenshot_is_saved_mid_task(tmp_path: Path) -> None:
     path = tmp_path / "shots" / "demo.png"
     proc = run_demo("--screenshot", str(path))
+    assert proc.returncode == 0, describe(proc)
+    assert f"screenshot saved to {path}" in proc.stdout, describe(proc)
+    width, height = png_size(path)
+    assert width >= 640 and height >= 400, f"screenshot is only {width}×{height}"
+
+
+def test_screenshot_of_a_chosen_page(tmp_path: Path) -> None:
+    path = tmp_path / "asyncio.png"
+    proc = run_demo("--page", "asyncio", "--screenshot", str(path))
     assert proc.returncode == 0, describe(proc)
     assert f"screenshot saved to {path}" in proc.stdout, describe(proc)
     width, height = png_size(path)
@@ -122,6 +195,12 @@ def test_bad_arguments_are_rejected() -> None:
     proc = run_demo("--watchdog", "-1")
     assert proc.returncode == 2, describe(proc)  # argparse's usage error
     assert "--watchdog" in proc.stderr
+
+
+def test_unknown_page_is_rejected() -> None:
+    proc = run_demo("--page", "nonesuch")
+    assert proc.returncode == 2, describe(proc)
+    assert "--page" in proc.stderr and "processes" in proc.stderr, describe(proc)
 
 
 # -- the smoke runner itself, in process --------------------------------------------------

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from .base import Scenario
+from .downloads import DownloadsPage, DownloadsRecord
 from .failing_task import FailingTaskPage
+from .processes import PairRun, ProcessesPage
 from .task_page import RunRecord, TaskPage
 from .thread_task import ThreadTaskPage
 
-__all__ = ["SCENARIOS", "FailingTaskPage", "RunRecord", "Scenario", "TaskPage", "ThreadTaskPage"]
+__all__ = [
+    "SCENARIOS",
+    "DownloadsPage",
+    "DownloadsRecord",
+    "FailingTaskPage",
+    "PairRun",
+    "ProcessesPage",
+    "RunRecord",
+    "Scenario",
+    "TaskPage",
+    "ThreadTaskPage",
+]
 
-SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage)
+SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage)
 """Every page of the demo window, in order. Add new scenarios here."""

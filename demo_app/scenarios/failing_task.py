@@ -15,6 +15,7 @@ class FailingTaskPage(TaskPage):
     """Runs a :class:`~demo_app.tasks.FailingTask` that raises at step 40 of 100."""
 
     title = "Failing task"
+    name = "failing"
     summary = (
         "The same counting task, but <code>run()</code> raises at step 40. The exception "
         "travels to the GUI thread and reaches <code>handle_exception()</code>, which shows "
@@ -26,6 +27,11 @@ class FailingTaskPage(TaskPage):
 
     def make_task(self) -> ViewTask:
         return FailingTask(self, steps=self.steps, fail_at=self.fail_at, step_seconds=0.02, owner=self)
+
+    def prepare_screenshot(self, ctx: SmokeContext) -> SmokeScript:
+        """Run the task until it fails, so the picture shows the error."""
+        self.start_button.click()
+        yield ctx.wait_until(self.is_idle, "the task ended", timeout=15)
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
         ctx.check(self.is_idle(), "the page starts idle")

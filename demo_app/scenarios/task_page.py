@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from qbackground import BackgroundTaskHandler, QBackgroundError, background_worker
 
+from ..smoke import SmokeContext, SmokeScript
 from ..tasks import ViewTask
 from .base import Scenario
 
@@ -58,6 +59,9 @@ class TaskPage(Scenario):
     The task is created once (:meth:`make_task`) and handed to
     ``background_worker().handle()`` on every Start: tasks keep no per-run state.
     """
+
+    screenshot_at = 45
+    """``--screenshot`` grabs the page once the bar shows this many percent."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,6 +173,20 @@ class TaskPage(Scenario):
             and self.start_button.isEnabled()
             and not self.cancel_button.isEnabled()
         )
+
+    def prepare_screenshot(self, ctx: SmokeContext) -> SmokeScript:
+        """Start the task and wait until the bar shows :attr:`screenshot_at` percent."""
+        self.start_button.click()
+        yield ctx.wait_until(
+            lambda: self.progress_bar.value() >= self.screenshot_at,
+            f"the progress bar shows {self.screenshot_at} %",
+            timeout=15,
+        )
+
+    def finish_screenshot(self, ctx: SmokeContext) -> SmokeScript:
+        """Cancel the task if it still runs."""
+        self.cancel_button.click()
+        yield ctx.wait_until(self.is_idle, "the task was cancelled after the screenshot")
 
     # -- TaskView: the task's callbacks, on the GUI thread ------------------------------
 

@@ -15,6 +15,7 @@ class ThreadTaskPage(TaskPage):
     """Runs a :class:`~demo_app.tasks.CountingTask` (100 steps of 30 ms) on a thread."""
 
     title = "Thread task"
+    name = "thread"
     summary = (
         "A task counts to 100 on a worker thread. <code>set_message()</code> feeds the "
         "message line, <code>set_progress()</code> the bar and <code>publish()</code> the "
