@@ -30,6 +30,22 @@ T = TypeVar("T")
 class BufferedLifeCycle(TaskLifeCycle[T]):
     """Buffers, flags and checks; subclasses implement ``_schedule`` and ``flush``."""
 
+    __slots__ = (
+        "_params",
+        "_items",
+        "_events",
+        "_message",
+        "_fraction",
+        "_scheduled",
+        "_stopped",
+        "_cancelled",
+        "_interrupted",
+        "_broken",
+        "_wakeup",
+        "_total",
+        "_value",
+    )
+
     def __init__(self, params: Mapping[str, Any]) -> None:
         self._params = params
         self._items: deque[T] = deque()

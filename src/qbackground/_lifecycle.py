@@ -43,7 +43,8 @@ class TaskLifeCycle(ABC, Generic[T]):
     """
 
     # Progress bookkeeping for set_total/set_progress, kept per lifecycle (a sub-context
-    # has its own total and value, and maps its fraction into its parent's).
+    # has its own total and value, and maps its fraction into its parent's). Concrete
+    # lifecycles declare them as slots; these class defaults serve other subclasses.
     _total: float = 1.0
     _value: float = 0.0
 

@@ -38,6 +38,8 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
     """The lifecycle ``run()`` gets on the thread and asyncio backends, and the GUI-side
     channel of every other backend, whose readers replay remote reports into it."""
 
+    __slots__ = ("_dispatcher", "_sink", "_sent_message", "_sent_fraction", "_closed", "_profiler")
+
     def __init__(
         self,
         dispatcher: Dispatcher,

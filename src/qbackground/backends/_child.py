@@ -54,6 +54,8 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
     (``take_report()``) when it is set.
     """
 
+    __slots__ = ("job_id", "_kick", "_urgent")
+
     def __init__(self, job_id: int, params: Mapping[str, Any], kick: threading.Event) -> None:
         super().__init__(params)
         self.job_id = job_id
