@@ -41,10 +41,14 @@ class ProgressSource(Protocol):
 
 
 class _Receiver(QObject):
-    """Lives on the GUI thread; turns our wake-up events into drains."""
+    """Lives on the GUI thread; turns our wake-up events into drains.
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        super().__init__()
+    Parented to the worker, so Qt deletes it (and its frame timer) together with the
+    worker, on the worker's thread, never from a garbage collection elsewhere.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, parent: QObject | None) -> None:
+        super().__init__(parent)
         self._dispatcher = dispatcher
 
     def event(self, event: QEvent) -> bool:
@@ -66,6 +70,7 @@ class Dispatcher:
         frame_interval: float,
         budget: float = 0.008,
         on_error: Callable[[BaseException], None],
+        owner: QObject | None = None,
     ) -> None:
         self.gui_ident = threading.get_ident()
         self.frame_interval = frame_interval
@@ -81,7 +86,7 @@ class Dispatcher:
         # Ordered set of lifecycles with progress waiting for the next frame.
         self._dirty: dict[ProgressSource, None] = {}
         self._next_frame = 0.0
-        self._receiver = _Receiver(self)
+        self._receiver = _Receiver(self, owner)
         self._frame_timer = QTimer(self._receiver)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self.flush_due_progress)

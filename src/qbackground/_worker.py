@@ -32,6 +32,9 @@ V = TypeVar("V")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
+_LIVE: set[BackgroundWorker] = set()
+"""Workers not yet shut down (see the end of ``BackgroundWorker.__init__``)."""
+
 
 def _default_threads() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
@@ -110,7 +113,7 @@ class BackgroundWorker(QObject):
         self._strict = resolve_bool(strict, "QBACKGROUND_STRICT", False)
         frame = resolve_seconds(progress_interval, "QBACKGROUND_PROGRESS_INTERVAL", 1 / 60)
         self._profiler = make_profiler() if self._strict else None
-        self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error)
+        self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error, owner=self)
         self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
         self._threads = ThreadExecutor(max_threads, self._max_queued)
@@ -130,6 +133,10 @@ class BackgroundWorker(QObject):
         self._is_shut_down = False
         self._shutdown_lock = threading.Lock()
         app.aboutToQuit.connect(self._on_about_to_quit)
+        # Kept alive until shutdown(): otherwise the last reference to this QObject could
+        # be dropped by a pool thread (through a finished handler), and Qt objects must
+        # be deleted on their own thread.
+        _LIVE.add(self)
 
     # -- settings ------------------------------------------------------------------
 
@@ -309,6 +316,7 @@ class BackgroundWorker(QObject):
             stopped = runner.shutdown(limit if wait else 0.0) and stopped
         if first:
             self._dispatcher.close()
+        _LIVE.discard(self)
         return stopped
 
     # -- internals -------------------------------------------------------------------
