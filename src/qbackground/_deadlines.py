@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 from time import monotonic
 from typing import Protocol
 
 __all__ = ["DeadlineWatch"]
+
+_log = logging.getLogger("qbackground")
 
 
 class _Expirable(Protocol):
@@ -88,4 +91,7 @@ class DeadlineWatch:
             # Expire outside the lock: _expire() takes the handler's lock, and add() is
             # called by handlers; one lock order only.
             for item in due:
-                item._expire()
+                try:
+                    item._expire()
+                except Exception:  # a bug: keep watching the other deadlines
+                    _log.exception("qbackground: expiring %r failed", item)

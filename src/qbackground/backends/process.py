@@ -138,7 +138,9 @@ class ProcessExecutor(Executor):
         self._command("submit", job)
 
     def on_interrupt(self, job: Any) -> None:
-        self._command("cancel", job)
+        # Never refused: a cancel or timeout must reach a running process even while the
+        # executor shuts down (and must not raise into the deadline thread).
+        self._command("cancel", job, force=True)
 
     def shutdown(self, timeout: float | None) -> bool:
         with self._lock:
