@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -34,6 +33,7 @@ from qbackground import (
 from ..async_tasks import DownloadPlan, DownloadTask
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
+from .widgets import selectable, sized_buttons, status_label
 
 __all__ = ["DownloadsPage", "DownloadsRecord"]
 
@@ -131,12 +131,10 @@ class DownloadsPage(Scenario):
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel all")
         self.cancel_button.clicked.connect(self.cancel_all)
-        for button in (self.start_button, self.cancel_button):
-            button.setMinimumWidth(96)
+        for button in sized_buttons((self.start_button, self.cancel_button)):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        self.status_label = QLabel()
-        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status_label = status_label()
         buttons.addWidget(self.status_label)
         box_layout.addLayout(buttons)
 
@@ -152,9 +150,7 @@ class DownloadsPage(Scenario):
         self.longest_label = QLabel(_IDLE_TEXT)
         self.total_label = QLabel(_IDLE_TEXT)
         self.outcome_label = QLabel(_IDLE_TEXT)
-        for label in (self.elapsed_label, self.longest_label, self.total_label, self.outcome_label):
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        selectable((self.elapsed_label, self.longest_label, self.total_label, self.outcome_label))
         self.elapsed_label.setStyleSheet("font-weight: bold;")
         form.addRow("Elapsed:", self.elapsed_label)
         form.addRow("Longest download:", self.longest_label)

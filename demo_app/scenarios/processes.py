@@ -9,17 +9,14 @@ from time import monotonic
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -36,6 +33,7 @@ from qbackground import (
 from ..cpu_tasks import PartResult, PrimeCountTask, WarmUpTask, count_primes_sieve
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
+from .widgets import log_box, selectable, sized_buttons, status_label
 
 __all__ = ["PairRun", "ProcessesPage"]
 
@@ -146,8 +144,7 @@ class ProcessesPage(Scenario):
         self.limit_spin.setToolTip(f"Split into {self.parts} tasks over interleaved odd numbers")
         limit_row.addWidget(self.limit_spin)
         limit_row.addStretch(1)
-        self.status_label = QLabel()
-        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status_label = status_label()
         limit_row.addWidget(self.status_label)
         box_layout.addLayout(limit_row)
 
@@ -162,8 +159,9 @@ class ProcessesPage(Scenario):
         self.compare_button.clicked.connect(self.compare)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        for button in (self.threads_button, self.processes_button, self.compare_button, self.cancel_button):
-            button.setMinimumWidth(96)
+        for button in sized_buttons(
+            (self.threads_button, self.processes_button, self.compare_button, self.cancel_button)
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         box_layout.addLayout(buttons)
@@ -194,24 +192,17 @@ class ProcessesPage(Scenario):
         self.thread_result_label = QLabel(_IDLE_TEXT)
         self.process_result_label = QLabel(_IDLE_TEXT)
         self.speedup_label = QLabel(_IDLE_TEXT)
-        for label in (self.thread_result_label, self.process_result_label, self.speedup_label):
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        selectable((self.thread_result_label, self.process_result_label, self.speedup_label))
         self.speedup_label.setStyleSheet("font-weight: bold;")
         form.addRow("Threads:", self.thread_result_label)
         form.addRow("Processes:", self.process_result_label)
         form.addRow("Speed-up:", self.speedup_label)
         self.body.addWidget(timings)
 
-        log_box = QGroupBox("Log")
-        log_layout = QVBoxLayout(log_box)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(500)
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log.setPlaceholderText("Press Compare: each part's done() and where it ran appear here.")
-        log_layout.addWidget(self.log)
-        self.body.addWidget(log_box, 1)
+        log_group, self.log = log_box(
+            "Log", "Press Compare: each part's done() and where it ran appear here."
+        )
+        self.body.addWidget(log_group, 1)
         self._update_results()
 
     # -- user actions ----------------------------------------------------------------

@@ -11,16 +11,13 @@ from dataclasses import dataclass, field
 from time import monotonic
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +27,7 @@ from qbackground import BackgroundTaskHandler, QBackgroundError, background_work
 from ..smoke import SmokeContext, SmokeScript
 from ..tasks import ViewTask
 from .base import Scenario
+from .widgets import log_box, selectable, sized_buttons, status_label
 
 __all__ = ["RunRecord", "TaskPage"]
 
@@ -89,12 +87,10 @@ class TaskPage(Scenario):
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        for button in (self.start_button, self.cancel_button):
-            button.setMinimumWidth(96)
+        for button in sized_buttons((self.start_button, self.cancel_button)):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        self.status_label = QLabel()
-        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status_label = status_label()
         buttons.addWidget(self.status_label)
         box_layout.addLayout(buttons)
 
@@ -109,9 +105,7 @@ class TaskPage(Scenario):
         self.message_label = QLabel(_IDLE_TEXT)
         self.result_label = QLabel(_IDLE_TEXT)
         self.counts_label = QLabel(_IDLE_TEXT)
-        for label in (self.message_label, self.result_label, self.counts_label):
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        selectable((self.message_label, self.result_label, self.counts_label))
         self.result_label.setWordWrap(True)
         form.addRow("Message:", self.message_label)
         form.addRow("Result:", self.result_label)
@@ -119,15 +113,10 @@ class TaskPage(Scenario):
         box_layout.addLayout(form)
         self.body.addWidget(box)
 
-        log_box = QGroupBox("Callback log")
-        log_layout = QVBoxLayout(log_box)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(500)
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log.setPlaceholderText("Press Start: the callbacks that reach the GUI thread appear here.")
-        log_layout.addWidget(self.log)
-        self.body.addWidget(log_box, 1)
+        log_group, self.log = log_box(
+            "Callback log", "Press Start: the callbacks that reach the GUI thread appear here."
+        )
+        self.body.addWidget(log_group, 1)
 
     # -- user actions ----------------------------------------------------------------
 
