@@ -464,3 +464,46 @@ def test_shutdown_timeout_with_a_task_that_ignores_interruption(qapp: Any) -> No
     release.set()
     assert worker.shutdown(timeout=5) is True  # and once run() returns, it is joined
     assert not any(t.is_alive() for t in worker._threads.threads())
+
+
+# -- tasks_changed ---------------------------------------------------------------------
+
+
+class _Chatty(BackgroundTask[None, int]):
+    """Sets its message and fraction many times, as a busy task does."""
+
+    def __init__(self, steps: int, release: threading.Event) -> None:
+        super().__init__()
+        self.steps = steps
+        self.release = release
+
+    def run(self, lifecycle: TaskLifeCycle[None]) -> int:
+        lifecycle.set_total(self.steps)
+        for i in range(self.steps):
+            lifecycle.set_message(f"step {i}")
+            lifecycle.set_progress(i + 1)
+        self.release.wait(10)
+        return self.steps
+
+
+def test_tasks_changed_is_coalesced_per_frame_and_follows_start_news_and_end(
+    qtbot: QtBot, worker: BackgroundWorker
+) -> None:
+    emitted: list[tuple[int, list[tuple[str | None, float | None]]]] = []
+
+    def snapshot() -> None:
+        running = worker.active_handlers()
+        emitted.append((len(running), sorted((h.message, h.fraction) for h in running)))
+
+    worker.tasks_changed.connect(snapshot)
+    release = threading.Event()
+    handlers = [worker.handle(_Chatty(2_000, release)) for _ in range(4)]
+    for handler in handlers:
+        handler.execute()
+    # 4 tasks x 2,000 messages and fractions: news arrives, but at most once per frame.
+    qtbot.waitUntil(lambda: bool(emitted) and emitted[-1][1] == [("step 1999", 1.0)] * 4, timeout=5000)
+    during = len(emitted)
+    assert during < 60, f"{during} emissions for 16,000 reports: not coalesced"
+    release.set()
+    qtbot.waitUntil(lambda: all(h.is_done() for h in handlers) and bool(emitted) and emitted[-1][0] == 0)
+    assert emitted[-1] == (0, [])

@@ -212,6 +212,7 @@ class BackgroundTaskHandler(Generic[V]):
             self._started_at = None
             raise
         worker._track(self)
+        worker._note_activity()
         timeout = self._task.timeout
         if timeout is not None:
             worker._deadlines.add(now + timeout, self)
@@ -530,6 +531,7 @@ class BackgroundTaskHandler(Generic[V]):
                 if not self._call(task.handle_timeout_exception):
                     worker._report_timeout(task)
         finally:
+            worker._note_activity()
             self._resolve_future()
 
     def _on_reports(
@@ -560,6 +562,8 @@ class BackgroundTaskHandler(Generic[V]):
             self._call(task.handle_event, name, data)
             for listener in listeners:
                 self._call(listener.on_event, name, data)
+        if (message is not None or fraction is not None) and not lifecycle._closed:
+            self._worker._note_activity()
         if message is not None and not lifecycle._closed:
             self._message = message
             self._call(task.message_changed, message)

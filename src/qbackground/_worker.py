@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ._accessor import UIAccessor
@@ -82,6 +82,22 @@ class BackgroundWorker(QObject):
     task_timed_out = Signal(object)
     """``(task)``: a timeout whose ``handle_timeout_exception()`` returned False."""
 
+    tasks_changed = Signal()
+    """A task of this worker started or ended, or reported a new message or fraction.
+
+    Emitted on the GUI thread at most once per frame (``progress_interval``), however
+    many tasks run, so a status bar can follow hundreds of tasks cheaply: read
+    :meth:`active_handlers` and each handler's ``message`` and ``fraction``.
+
+    Example::
+
+        def refresh():
+            running = worker.active_handlers()
+            label.setText(f"{len(running)} running")
+
+        worker.tasks_changed.connect(refresh)
+    """
+
     def __init__(
         self,
         *,
@@ -130,6 +146,13 @@ class BackgroundWorker(QObject):
             "asyncio": self._asyncio,
         }
         self._alive: set[BackgroundTaskHandler[Any]] = set()
+        # tasks_changed is coalesced: the first change of a frame arms this timer, its
+        # timeout emits once for everything that changed meanwhile.
+        self._activity_due = False
+        self._activity_timer = QTimer(self)
+        self._activity_timer.setSingleShot(True)
+        self._activity_timer.setInterval(max(1, round(frame * 1000)))
+        self._activity_timer.timeout.connect(self._emit_tasks_changed)
         self._is_shut_down = False
         self._shutdown_lock = threading.Lock()
         app.aboutToQuit.connect(self._on_about_to_quit)
@@ -348,6 +371,16 @@ class BackgroundWorker(QObject):
         self._alive.discard(handler)
         if handler._task.timeout is not None:
             self._deadlines.note_dead()
+
+    def _note_activity(self) -> None:
+        """A task started, ended or reported news (GUI thread): emit ``tasks_changed`` soon."""
+        if not self._activity_due:
+            self._activity_due = True
+            self._activity_timer.start()
+
+    def _emit_tasks_changed(self) -> None:
+        self._activity_due = False
+        self.tasks_changed.emit()
 
     def _report_unhandled(self, task: TaskBase[Any, Any] | None, exc: BaseException) -> None:
         _log.error(
