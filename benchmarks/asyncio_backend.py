@@ -8,7 +8,10 @@ the first submit to the last ``done()`` on the GUI thread: wall time, overhead =
 task, the worst GUI stall (submit loop included) and that every ``done()`` ran once, on
 the GUI thread.
 
-* qbackground: ``worker.handle(task).execute()`` per coroutine task.
+* qbackground: ``worker.handle(task).execute()`` per coroutine task, once on a worker
+  whose private loop is uvloop's (the default when uvloop is installed) and once on one
+  made with ``asyncio_loop="asyncio"`` (the standard library's pure-Python loop, whose
+  timer heap alone costs a few microseconds per sleeping coroutine).
 * raw asyncio loop thread: ``asyncio.run_coroutine_threadsafe(coro, loop)`` per coroutine
   on a loop running in a plain thread; each future's done-callback appends the result to
   a deque that a 5 ms precise GUI ``QTimer`` drains (the hand-written pattern).
@@ -36,7 +39,9 @@ __all__ = ["NAME", "run"]
 
 NAME = "asyncio"
 
-PEERS = ("qbackground", "raw asyncio loop thread")
+UVLOOP = "qbackground (uvloop)"
+STDLIB = "qbackground (asyncio loop)"
+PEERS = (UVLOOP, STDLIB, "raw asyncio loop thread")
 
 OVERHEAD_TARGET = 0.5
 """Overhead (wall − sleep) must stay below this fraction of the sleep..."""
@@ -234,23 +239,28 @@ def run(settings: Settings) -> Table:
     n = settings.async_tasks
     seconds = settings.async_sleep
     heartbeat = Heartbeat()
-    worker = BackgroundWorker()
+    workers = [BackgroundWorker(asyncio_loop="asyncio")]
+    submitters: dict[str, Submit] = {STDLIB: _qbackground(workers[0])}
+    try:
+        workers.append(BackgroundWorker(asyncio_loop="uvloop"))
+        submitters[UVLOOP] = _qbackground(workers[-1])
+    except ValueError:  # uvloop not installed: its row says so
+        pass
     raw = _RawPeer()
-    submitters: dict[str, Submit] = {
-        "qbackground": _qbackground(worker),
-        "raw asyncio loop thread": raw.submit,
-    }
+    submitters["raw asyncio loop thread"] = raw.submit
+    peers = [peer for peer in PEERS if peer in submitters]
     samples: dict[str, list[_Sample]] = {peer: [] for peer in PEERS}
     try:
-        for peer in PEERS:  # warm-up: start the loop threads
+        for peer in peers:  # warm-up: start the loop threads
             _measure(submitters[peer], min(n, 100), 0.01, heartbeat, settings.run_limit)
         for _ in range(settings.repeat):
-            for peer in PEERS:
+            for peer in peers:
                 samples[peer].append(
                     _measure(submitters[peer], n, seconds, heartbeat, settings.run_limit)
                 )
     finally:
-        worker.shutdown(timeout=10)
+        for worker in workers:
+            worker.shutdown(timeout=10)
         raw.close()
     return _table(settings, samples)
 
@@ -282,6 +292,9 @@ def _table(settings: Settings, samples: dict[str, list[_Sample]]) -> Table:
     )
     for peer in PEERS:
         runs = samples[peer]
+        if not runs:
+            table.rows.append(Row(peer, ["n/a: uvloop not installed"] + ["—"] * 5, result="not run"))
+            continue
         ok = [s for s in runs if s.complete]
         wall = summarize([s.wall for s in ok])
         stall = summarize([s.stall for s in ok])
@@ -300,7 +313,7 @@ def _table(settings: Settings, samples: dict[str, list[_Sample]]) -> Table:
             "✓" if complete else "✗",
         ]
         errors = [s.error for s in runs if s.error]
-        if peer == "qbackground":
+        if peer.startswith("qbackground"):
             checks = [
                 Check(
                     f"overhead < {_ms(target)}",

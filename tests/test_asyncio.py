@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -136,3 +137,37 @@ def test_await_handler_under_qasync(aworker: BackgroundWorker, qapp: QApplicatio
         loop.close()
         asyncio.set_event_loop(None)
     assert results == [5, "TaskTimeoutError"]
+
+
+# -- the loop implementation -------------------------------------------------------------
+
+
+def test_asyncio_loop_choice_and_bad_values(qapp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvloop
+
+    stdlib = BackgroundWorker(asyncio_loop="asyncio")
+    fast = BackgroundWorker(asyncio_loop="uvloop")
+    auto = BackgroundWorker()
+    try:
+        assert (stdlib.asyncio_loop, fast.asyncio_loop, auto.asyncio_loop) == ("asyncio", "uvloop", "uvloop")
+        assert isinstance(fast._asyncio._ensure_loop(), uvloop.Loop)
+        assert not isinstance(stdlib._asyncio._ensure_loop(), uvloop.Loop)
+    finally:
+        for w in (stdlib, fast, auto):
+            w.shutdown()
+    with pytest.raises(ValueError, match="asyncio_loop must be one of 'auto', 'asyncio', 'uvloop', got 'trio'"):
+        BackgroundWorker(asyncio_loop="trio")
+    with pytest.raises(TypeError, match="asyncio_loop must be a str, not int"):
+        BackgroundWorker(asyncio_loop=1)  # type: ignore[arg-type]
+    monkeypatch.setenv("QBACKGROUND_ASYNCIO_LOOP", "ASYNCIO")
+    from_env = BackgroundWorker()
+    assert from_env.asyncio_loop == "asyncio"
+    from_env.shutdown()
+    # Without uvloop installed, "auto" falls back and "uvloop" says what to install.
+    monkeypatch.setitem(sys.modules, "uvloop", None)
+    monkeypatch.delenv("QBACKGROUND_ASYNCIO_LOOP")
+    fallback = BackgroundWorker()
+    assert fallback.asyncio_loop == "asyncio"
+    fallback.shutdown()
+    with pytest.raises(ValueError, match=r"pip install 'qbackground\[uvloop\]'"):
+        BackgroundWorker(asyncio_loop="uvloop")

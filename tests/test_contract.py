@@ -21,19 +21,20 @@ from qbackground.dask import DaskExecutor
 
 from .contract_tasks import AsyncScripted, Scripted, ScriptError, Step
 
-BACKENDS = ["thread", "process", "asyncio", "dask"]
+BACKENDS = ["thread", "process", "asyncio", "asyncio-uvloop", "dask"]
+"""``asyncio`` runs on the standard library's loop, ``asyncio-uvloop`` on uvloop's."""
 
 
 class Backend:
     def __init__(self, name: str, worker: BackgroundWorker, executor: Any = None) -> None:
         self.name = name
         self.worker = worker
-        self.executor = executor if executor is not None else name
+        self.executor = executor if executor is not None else name.partition("-")[0]
         self.errors: list[tuple[Any, BaseException]] = []
         worker.unhandled_exception.connect(lambda t, e: self.errors.append((t, e)))
 
     def task(self, steps: list[Step], **kwargs: Any) -> Any:
-        cls = AsyncScripted if self.name == "asyncio" else Scripted
+        cls = AsyncScripted if self.name.startswith("asyncio") else Scripted
         return cls(steps, **kwargs)
 
     def start(self, task: Any) -> BackgroundTaskHandler[Any]:
@@ -45,7 +46,9 @@ class Backend:
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[Backend]:
     # One worker per backend for the module: worker processes start once (warm pool).
-    worker = BackgroundWorker(threads=4, processes=2, process_grace=0.5, strict=True)
+    loop = "uvloop" if request.param == "asyncio-uvloop" else "asyncio"
+    worker = BackgroundWorker(threads=4, processes=2, process_grace=0.5, strict=True, asyncio_loop=loop)
+    assert worker.asyncio_loop == loop
     dask_executor = DaskExecutor(n_workers=2) if request.param == "dask" else None
     yield Backend(request.param, worker, dask_executor)
     assert worker.shutdown(timeout=10)
@@ -130,7 +133,7 @@ def test_get_result_on_gui_thread(backend: Backend) -> None:
 
 
 def test_unhandled_error_reaches_signal(backend: Backend, qtbot: QtBot) -> None:
-    class_name = "AsyncScripted" if backend.name == "asyncio" else "Scripted"
+    class_name = "AsyncScripted" if backend.name.startswith("asyncio") else "Scripted"
     task = backend.task([("raise", "nobody handles me")])
     task.handled = False
     before = len(backend.errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 
-__all__ = ["resolve_bool", "resolve_count", "resolve_seconds"]
+__all__ = ["resolve_bool", "resolve_choice", "resolve_count", "resolve_seconds"]
 
 
 def _env(name: str) -> str | None:
@@ -68,3 +68,20 @@ def resolve_bool(value: bool | None, env: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"{env}={text!r}: use 1/true/yes/on or 0/false/no/off")
+
+
+def resolve_choice(value: str | None, env: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``: the argument, else ``$env``, else ``default``."""
+    name = env.removeprefix("QBACKGROUND_").lower()
+    raw: object = value
+    source = "argument"
+    if raw is None:
+        text = _env(env)
+        if text is None:
+            return default
+        raw, source = text.lower(), f"environment variable {env}"
+    if not isinstance(raw, str):
+        raise TypeError(f"{name} must be a str, not {type(raw).__name__}")
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {raw!r} ({source})")
+    return raw

@@ -612,6 +612,10 @@ class BackgroundTaskHandler(Generic[V]):
 
     def _resolve_future(self) -> None:
         # future() on another thread and _deliver() may both get here: one resolves.
+        # Unlocked fast path: future() stores _future under the lock before it reads
+        # _delivered, so a future made too late for this read resolves itself.
+        if self._future is None:
+            return
         with self._lock:
             fut = self._future
             if fut is None or self._future_resolved:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ._accessor import UIAccessor
-from ._config import resolve_bool, resolve_count, resolve_seconds
+from ._config import resolve_bool, resolve_choice, resolve_count, resolve_seconds
 from ._deadlines import DeadlineWatch
 from ._dispatcher import Dispatcher
 from ._errors import IllegalConcurrentAccessError, TaskStateError
@@ -23,6 +23,7 @@ from ._strict import make_profiler
 from ._task import TaskBase, normalize_timeout
 from ._async import AsyncBackgroundTask
 from .backends import AsyncioExecutor, Executor, ProcessExecutor, ThreadExecutor
+from .backends.aio import LOOP_CHOICES, resolve_loop
 
 __all__ = ["BackgroundWorker"]
 
@@ -69,6 +70,9 @@ class BackgroundWorker(QObject):
             ``os.cpu_count()``; started on its first task).
         process_grace: seconds a cancelled or timed-out process task may take to stop
             by itself before its process is killed and replaced (default 2 s).
+        asyncio_loop: the event loop of the ``"asyncio"`` executor: ``"auto"`` (the
+            default: uvloop when installed, else the standard library's), ``"asyncio"``
+            or ``"uvloop"`` (``QBACKGROUND_ASYNCIO_LOOP``).
         parent: the usual ``QObject`` parent.
 
     Raises:
@@ -108,6 +112,7 @@ class BackgroundWorker(QObject):
         progress_interval: float | None = None,
         processes: int | None = None,
         process_grace: float | None = None,
+        asyncio_loop: str | None = None,
         parent: QObject | None = None,
     ) -> None:
         app = QCoreApplication.instance()
@@ -128,12 +133,15 @@ class BackgroundWorker(QObject):
         )
         self._strict = resolve_bool(strict, "QBACKGROUND_STRICT", False)
         frame = resolve_seconds(progress_interval, "QBACKGROUND_PROGRESS_INTERVAL", 1 / 60)
+        self._asyncio_loop, new_loop = resolve_loop(
+            resolve_choice(asyncio_loop, "QBACKGROUND_ASYNCIO_LOOP", "auto", LOOP_CHOICES)
+        )
         self._profiler = make_profiler() if self._strict else None
         self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error, owner=self)
         self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
         self._threads = ThreadExecutor(max_threads, self._max_queued)
-        self._asyncio = AsyncioExecutor()
+        self._asyncio = AsyncioExecutor(new_loop)
         self._processes = ProcessExecutor(
             resolve_count(processes, "QBACKGROUND_PROCESSES", None, minimum=1),
             grace=resolve_seconds(process_grace, "QBACKGROUND_PROCESS_GRACE", 2.0),
@@ -202,6 +210,16 @@ class BackgroundWorker(QObject):
             assert BackgroundWorker(strict=True).strict
         """
         return self._strict
+
+    @property
+    def asyncio_loop(self) -> str:
+        """The event loop the ``"asyncio"`` executor uses: ``"asyncio"`` or ``"uvloop"``.
+
+        Example::
+
+            assert BackgroundWorker(asyncio_loop="asyncio").asyncio_loop == "asyncio"
+        """
+        return self._asyncio_loop
 
     @property
     def is_shut_down(self) -> bool:
