@@ -277,3 +277,65 @@ def test_await_handler_from_a_coroutine(worker: BackgroundWorker, qtbot: QtBot) 
     thread.start()
     qtbot.waitUntil(lambda: not thread.is_alive())
     assert got == ["result", "awaited"]
+
+
+# -- when_stopped ----------------------------------------------------------------------
+
+
+def test_when_stopped_waits_for_run_to_really_end_after_cancel(qtbot: QtBot, worker: BackgroundWorker) -> None:
+    """canceled() comes at once; when_stopped only once run() has returned."""
+    import threading
+
+    from qbackground import TaskLifeCycle
+
+    release = threading.Event()
+    started = threading.Event()
+    order: list[str] = []
+
+    class Stubborn(Recorder):
+        def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
+            started.set()
+            release.wait(10)  # ignores the cancel until released
+            order.append("run returned")
+            return None
+
+        def canceled(self) -> None:
+            order.append("canceled")
+
+    handler = worker.handle(Stubborn())
+    handler.execute()
+    handler.when_stopped(lambda h: order.append("stopped"))
+    assert started.wait(5)
+    assert handler.cancel()
+    # A marker posted after the cancel: everything the cancel posted has run before it.
+    worker.get_ui_accessor().access(lambda: order.append("marker"))
+    qtbot.waitUntil(lambda: "marker" in order)
+    assert order == ["canceled", "marker"]
+    release.set()
+    qtbot.waitUntil(lambda: order[-1:] == ["stopped"])
+    assert order == ["canceled", "marker", "run returned", "stopped"]
+    # Registered late: still called, on the GUI thread, once.
+    late: list[object] = []
+    handler.when_stopped(late.append)
+    assert late == []
+    qtbot.waitUntil(lambda: late == [handler])
+
+
+def test_when_stopped_after_done_and_for_a_task_cancelled_while_queued(qtbot: QtBot, qapp: Any) -> None:
+    worker = BackgroundWorker(threads=1)
+    try:
+        gate = Gate()
+        first = worker.handle(gate)
+        first.execute()
+        queued = worker.handle(Recorder())
+        queued.execute()
+        events: list[str] = []
+        first.when_stopped(lambda h: events.append(f"first stopped ({h.status.name})"))
+        queued.when_stopped(lambda h: events.append(f"queued stopped ({h.status.name})"))
+        assert queued.cancel()  # never started: stopped at once (delivered soon)
+        qtbot.waitUntil(lambda: events == ["queued stopped (CANCELLED)"])
+        gate.release.set()
+        qtbot.waitUntil(lambda: len(events) == 2)
+        assert events[1] == "first stopped (DONE)" and gate.terminal == ["done"]
+    finally:
+        worker.shutdown()

@@ -489,11 +489,11 @@ class _Chatty(BackgroundTask[None, int]):
 def test_tasks_changed_is_coalesced_per_frame_and_follows_start_news_and_end(
     qtbot: QtBot, worker: BackgroundWorker
 ) -> None:
-    emitted: list[tuple[int, list[tuple[str | None, float | None]]]] = []
+    emitted: list[tuple[int, list[tuple[str, float]]]] = []
 
     def snapshot() -> None:
         running = worker.active_handlers()
-        emitted.append((len(running), sorted((h.message, h.fraction) for h in running)))
+        emitted.append((len(running), sorted((h.message or "", h.fraction or 0.0) for h in running)))
 
     worker.tasks_changed.connect(snapshot)
     release = threading.Event()
@@ -507,3 +507,61 @@ def test_tasks_changed_is_coalesced_per_frame_and_follows_start_news_and_end(
     release.set()
     qtbot.waitUntil(lambda: all(h.is_done() for h in handlers) and bool(emitted) and emitted[-1][0] == 0)
     assert emitted[-1] == (0, [])
+
+
+_FREED_OFF_THREAD = textwrap.dedent(
+    """
+    import gc, os, threading
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+    from qbackground import BackgroundTask, BackgroundWorker
+
+    class Chat(BackgroundTask):
+        def run(self, lifecycle):
+            lifecycle.set_message("busy")  # arms the worker's tasks_changed timer
+            return 1
+
+    app = QApplication([])
+    for round in range(60):
+        worker = BackgroundWorker(threads=2)
+        handlers = [worker.handle(Chat()) for _ in range(5)]
+        for handler in handlers:
+            handler.execute()
+        handlers[-1].get_result(5)
+        worker._note_activity()
+        if round % 2:
+            worker.shutdown()
+        else:  # shut down from another thread: the GUI thread releases the Qt side
+            stopper = threading.Thread(target=worker.shutdown)
+            stopper.start()
+            stopper.join()
+        holder = [worker, handlers]
+        del worker, handlers, handler
+
+        def drop():
+            holder.clear()
+            gc.collect()  # frees the worker here, off the GUI thread
+
+        loop = QEventLoop()
+        QTimer.singleShot(5, loop.quit)
+        loop.exec()
+        dropper = threading.Thread(target=drop)
+        dropper.start()
+        dropper.join()
+        QTimer.singleShot(5, loop.quit)
+        loop.exec()
+    print("survived")
+    """
+)
+
+
+def test_a_shut_down_worker_freed_by_a_pool_thread_leaves_qt_intact() -> None:
+    """Regression: a garbage collection on another thread freed a shut-down worker
+    whose QTimers were still registered with the GUI thread (a segfault later)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FREED_OFF_THREAD], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "survived" in result.stdout
+    assert "Timers cannot be stopped" not in result.stderr

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Protocol
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 __all__ = ["Dispatcher", "ProgressSource"]
@@ -190,8 +191,19 @@ class Dispatcher:
                 self._waiters -= 1
 
     def close(self) -> None:
-        """Stop waking the GUI; callables posted from now on are dropped."""
+        """Stop waking the GUI; callables posted from now on are dropped (any thread)."""
         self._closed = True
         self._inbound.clear()
         self._dirty.clear()
+
+    def release_qt_objects(self) -> None:
+        """Stop the frame timer and delete the receiver (GUI thread, after close()).
+
+        A QTimer must be stopped, and a QObject with timers deleted, on its own thread;
+        without this, a garbage collection on a pool thread that frees the worker
+        would do both there (Qt prints "Timers cannot be stopped from another
+        thread" and the GUI thread's timer list is corrupted: a segfault later).
+        """
         self._frame_timer.stop()
+        if shiboken6.isValid(self._receiver):
+            shiboken6.delete(self._receiver)  # and its child, the frame timer

@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -86,6 +87,8 @@ class BackgroundTaskHandler(Generic[V]):
         "_message",
         "_fraction",
         "_started_at",
+        "_run_over",
+        "_stop_watchers",
         "__weakref__",
     )
 
@@ -118,6 +121,10 @@ class BackgroundTaskHandler(Generic[V]):
         self._message: str | None = None
         self._fraction: float | None = None
         self._started_at: float | None = None
+        # run() has really ended (returned, raised, its process stopped) or will never
+        # start (decided while queued); _stop_watchers wait for that (see when_stopped).
+        self._run_over = False
+        self._stop_watchers: list[Callable[[BackgroundTaskHandler[V]], object]] | None = None
 
     def __repr__(self) -> str:
         return f"<BackgroundTaskHandler {type(self._task).__name__} {self._status.name}>"
@@ -366,6 +373,42 @@ class BackgroundTaskHandler(Generic[V]):
         self.execute()
         return self
 
+    def when_stopped(self, callback: Callable[[BackgroundTaskHandler[V]], object]) -> None:
+        """Call ``callback(handler)`` on the GUI thread once ``run()`` has really ended.
+
+        That is when ``run()`` returned or raised, its worker process was stopped, or the
+        task was decided before it ever started. For a finished task this comes right
+        after the terminal callback; for a cancelled or timed-out one it can come much
+        later than ``canceled()``, which CUBA runs at once while ``run()`` may still be
+        winding down. Registered after that moment, it is still called (soon, never
+        synchronously). An exception it raises goes to ``unhandled_exception``.
+
+        Example::
+
+            handler.cancel()
+            handler.when_stopped(lambda h: print("the thread is free again"))
+        """
+        with self._lock:
+            if not self._run_over:
+                if self._stop_watchers is None:
+                    self._stop_watchers = []
+                self._stop_watchers.append(callback)
+                return
+        self._worker._dispatcher.post(partial(self._call, callback, self))
+
+    def _mark_stopped(self) -> None:
+        """``run()`` is over (caller holds no lock): wake the ``when_stopped`` callbacks."""
+        with self._lock:
+            self._run_over = True
+            watchers, self._stop_watchers = self._stop_watchers, None
+        if watchers:
+            self._post_stopped(watchers)
+
+    def _post_stopped(self, watchers: list[Callable[[BackgroundTaskHandler[V]], object]]) -> None:
+        post = self._worker._dispatcher.post
+        for callback in watchers:
+            post(partial(self._call, callback, self))
+
     # -- executor side -----------------------------------------------------------------
 
     def run_here(self) -> None:
@@ -413,23 +456,34 @@ class BackgroundTaskHandler(Generic[V]):
         assert lifecycle is not None
         lifecycle.finish()
         with self._lock:
-            if self._status is not _RUNNING:
-                return  # the outcome was decided while run() wound down
-            self._value = value
-            self._ready = True
+            self._run_over = True
+            watchers, self._stop_watchers = self._stop_watchers, None
+            decided = self._status is not _RUNNING
+            if not decided:
+                self._value = value
+                self._ready = True
             waiter = self._waiter
-        if waiter is not None:
-            waiter.set()
-        self._worker._dispatcher.post(self._deliver)
+        if not decided:
+            if waiter is not None:
+                waiter.set()
+            self._worker._dispatcher.post(self._deliver)
+        # else: the outcome was decided while run() wound down
+        if watchers:
+            self._post_stopped(watchers)  # after _deliver: the terminal callback first
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:
-            if self._status is not _RUNNING:
-                return  # e.g. TaskInterruptedError after cancel(): already decided
-            self._status = TaskStatus.FAILED
-            self._error = exc
-        self._after_decision()
-        self._worker._dispatcher.post(self._deliver)
+            self._run_over = True
+            watchers, self._stop_watchers = self._stop_watchers, None
+            decided = self._status is not _RUNNING
+            if not decided:
+                self._status = TaskStatus.FAILED
+                self._error = exc
+        if not decided:  # (decided: e.g. TaskInterruptedError after cancel())
+            self._after_decision()
+            self._worker._dispatcher.post(self._deliver)
+        if watchers:
+            self._post_stopped(watchers)
 
     # -- decisions (any thread) -------------------------------------------------------
 
@@ -453,6 +507,7 @@ class BackgroundTaskHandler(Generic[V]):
             lifecycle.interrupt(cancelled=status is TaskStatus.CANCELLED)
         if previous is _QUEUED:
             self._executor.on_unqueue()
+            self._mark_stopped()  # it will never start
         else:
             self._executor.on_interrupt(self)  # e.g. tell a worker process, or cancel a coroutine
         self._after_decision()

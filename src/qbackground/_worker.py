@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ._accessor import UIAccessor
@@ -102,6 +103,9 @@ class BackgroundWorker(QObject):
         worker.tasks_changed.connect(refresh)
     """
 
+    # Internal: shutdown() off the GUI thread asks the GUI thread to release Qt objects.
+    _release_requested = Signal()
+
     def __init__(
         self,
         *,
@@ -161,6 +165,7 @@ class BackgroundWorker(QObject):
         self._activity_timer.setSingleShot(True)
         self._activity_timer.setInterval(max(1, round(frame * 1000)))
         self._activity_timer.timeout.connect(self._emit_tasks_changed)
+        self._release_requested.connect(self._release_qt_objects, Qt.ConnectionType.QueuedConnection)
         self._is_shut_down = False
         self._shutdown_lock = threading.Lock()
         app.aboutToQuit.connect(self._on_about_to_quit)
@@ -357,8 +362,19 @@ class BackgroundWorker(QObject):
             stopped = runner.shutdown(limit if wait else 0.0) and stopped
         if first:
             self._dispatcher.close()
-        _LIVE.discard(self)
+            # Qt's half: timers stopped and children deleted on the GUI thread, and only
+            # then the worker may be freed anywhere (see release_qt_objects).
+            if self._dispatcher.is_gui_thread():
+                self._release_qt_objects()
+            else:
+                self._release_requested.emit()  # queued to the GUI thread
         return stopped
+
+    def _release_qt_objects(self) -> None:
+        self._activity_timer.stop()
+        shiboken6.delete(self._activity_timer)
+        self._dispatcher.release_qt_objects()
+        _LIVE.discard(self)
 
     # -- internals -------------------------------------------------------------------
 
@@ -392,7 +408,7 @@ class BackgroundWorker(QObject):
 
     def _note_activity(self) -> None:
         """A task started, ended or reported news (GUI thread): emit ``tasks_changed`` soon."""
-        if not self._activity_due:
+        if not self._activity_due and not self._is_shut_down:
             self._activity_due = True
             self._activity_timer.start()
 
