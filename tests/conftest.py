@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from qbackground import BackgroundWorker  # noqa: E402
 
+pytest_plugins = ["pytester"]
+
 
 class Unhandled:
     """Collects what reached ``unhandled_exception`` and ``task_timed_out``."""
