@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 import qbackground
 from qbackground import background_worker
+from qbackground.widgets import TaskStatusWidget
 
 from .scenarios import SCENARIOS, Scenario
 
@@ -69,6 +70,9 @@ class MainWindow(QMainWindow):
             f"qbackground {qbackground.__version__} · up to {worker.threads} task threads · "
             "closing the window interrupts running tasks silently (they are owned by their page)"
         )
+        self.task_status = TaskStatusWidget(worker)
+        """Follows every task of the default worker; hidden while none runs."""
+        self.statusBar().addPermanentWidget(self.task_status)
 
     def show_scenario(self, scenario: type[S]) -> S:
         """Select the first page of class ``scenario`` and return it.

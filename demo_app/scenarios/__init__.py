@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Scenario
+from .dialogs import DialogsPage
 from .downloads import DownloadsPage, DownloadsRecord
 from .failing_task import FailingTaskPage
 from .processes import PairRun, ProcessesPage
@@ -11,6 +12,7 @@ from .thread_task import ThreadTaskPage
 
 __all__ = [
     "SCENARIOS",
+    "DialogsPage",
     "DownloadsPage",
     "DownloadsRecord",
     "FailingTaskPage",
@@ -22,5 +24,5 @@ __all__ = [
     "ThreadTaskPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage)
+SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, DialogsPage)
 """Every page of the demo window, in order. Add new scenarios here."""

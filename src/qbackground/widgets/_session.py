@@ -1,0 +1,220 @@
+"""``TaskSession``: one execution of a task on behalf of a window.
+
+It executes the task through a worker, listens to its progress with a
+:class:`~qbackground.ProgressListener` (the task's own callbacks and listeners run as
+usual), collects what the worker reports as *unhandled* for this task, and tells its view
+once, when the task has ended in any way. It knows nothing about widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from qbackground import (
+    AsyncBackgroundTask,
+    BackgroundTask,
+    BackgroundTaskHandler,
+    BackgroundWorker,
+    ProgressListener,
+    TaskStatus,
+)
+from qbackground.backends import Executor
+
+__all__ = ["AnyTask", "SessionView", "TaskEnding", "TaskSession"]
+
+_log = logging.getLogger("qbackground")
+
+AnyTask = BackgroundTask[Any, Any] | AsyncBackgroundTask[Any, Any]
+"""A task of either kind."""
+
+
+class TaskEnding:
+    """How a task ended, as a window needs to know it.
+
+    Example::
+
+        def task_ended(self, ending: TaskEnding) -> None:
+            if ending.errors:
+                show_error(ending.errors[0])
+    """
+
+    __slots__ = ("errors", "status", "timed_out", "tracebacks")
+
+    def __init__(
+        self,
+        status: TaskStatus,
+        errors: list[BaseException],
+        timed_out: bool,
+        tracebacks: list[str] | None = None,
+    ) -> None:
+        self.status = status
+        """The handler's final status."""
+        self.errors = errors
+        """Exceptions the worker reported as unhandled for this task, in order."""
+        self.timed_out = timed_out
+        """The timeout expired and ``handle_timeout_exception()`` did not handle it."""
+        self.tracebacks = tracebacks if tracebacks is not None else [_format(exc) for exc in errors]
+        """The formatted traceback of each error, taken when it was reported."""
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+class SessionView(Protocol):
+    """What a :class:`TaskSession` reports to (GUI thread)."""
+
+    def task_progress(self, changes: list[Any]) -> None:
+        """Items published since the previous call (after the task's ``progress()``)."""
+
+    def task_message(self, message: str) -> None:
+        """The task's latest ``set_message()`` text."""
+
+    def task_fraction(self, fraction: float) -> None:
+        """The task's overall progress (0..1) from ``set_progress``/``set_total``."""
+
+    def task_ended(self, ending: TaskEnding) -> None:
+        """The task ended (any way, also silently); called exactly once."""
+
+
+class _Listener(ProgressListener[Any, Any]):
+    def __init__(self, session: TaskSession) -> None:
+        self._session = session
+
+    def on_progress(self, changes: list[Any]) -> None:
+        self._session._view.task_progress(changes)
+
+    def on_message(self, message: str) -> None:
+        self._session._view.task_message(message)
+
+    def on_fraction(self, fraction: float) -> None:
+        self._session._view.task_fraction(fraction)
+
+
+class TaskSession:
+    """Executes ``task`` on ``worker`` and reports to ``view``; single shot.
+
+    ``worker.handle()`` runs in the constructor, so its errors (``TypeError``, a shut-down
+    worker) surface there; :meth:`execute` starts the task.
+
+    Example::
+
+        session = TaskSession(task, worker, view)
+        session.execute()
+        cancel_button.clicked.connect(session.cancel)
+    """
+
+    def __init__(
+        self,
+        task: AnyTask,
+        worker: BackgroundWorker,
+        view: SessionView,
+        executor: str | Executor | None = None,
+    ) -> None:
+        self._task = task
+        self._worker = worker
+        self._view = view
+        self._handler: BackgroundTaskHandler[Any] = worker.handle(task, executor=executor)
+        self._listener = _Listener(self)
+        self._errors: list[BaseException] = []
+        self._tracebacks: list[str] = []
+        self._timed_out = False
+        self._ended = False
+        self._future: Future[Any] | None = None
+
+    @property
+    def handler(self) -> BackgroundTaskHandler[Any]:
+        """The handler executing the task.
+
+        Example::
+
+            print(session.handler.status)
+        """
+        return self._handler
+
+    @property
+    def ended(self) -> bool:
+        """True once the view was told that the task ended.
+
+        Example::
+
+            assert not session.ended
+        """
+        return self._ended
+
+    def execute(self) -> None:
+        """Start the task; the view hears from it from now on.
+
+        Raises whatever ``handler.execute()`` raises (say ``TaskQueueFullError``), after
+        undoing the hooks, so the session can be dropped.
+
+        Example::
+
+            session.execute()
+        """
+        worker = self._worker
+        worker.unhandled_exception.connect(self._on_unhandled)
+        worker.task_timed_out.connect(self._on_timed_out)
+        self._task.add_progress_listener(self._listener)
+        # The handler's Future view resolves inside the terminal delivery, on the GUI
+        # thread, after the unhandled paths ran and for silent endings too: one place
+        # that sees every ending once.
+        future = self._handler.future()
+        self._future = future
+        try:
+            self._handler.execute()
+        except BaseException:
+            self._unhook()
+            raise
+        future.add_done_callback(self._on_resolved)
+
+    def cancel(self) -> bool:
+        """``handler.cancel()`` if the task still runs; True when it cancelled it.
+
+        Example::
+
+            if session.cancel():
+                print("cancelled")
+        """
+        if self._ended or not self._handler.is_alive():
+            return False
+        return self._handler.cancel()
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _on_unhandled(self, task: object, exc: object) -> None:
+        if task is self._task and not self._ended and isinstance(exc, BaseException):
+            self._errors.append(exc)
+            # Formatted now: resolving the handler's Future re-raises the exception,
+            # which adds the handler's own frames to its __traceback__.
+            self._tracebacks.append(_format(exc))
+
+    def _on_timed_out(self, task: object) -> None:
+        if task is self._task and not self._ended:
+            self._timed_out = True
+
+    def _on_resolved(self, _future: Future[Any]) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._unhook()
+        ending = TaskEnding(self._handler.status, list(self._errors), self._timed_out, list(self._tracebacks))
+        try:
+            self._view.task_ended(ending)
+        except Exception:  # a Future would swallow it; make sure it is seen
+            _log.exception("a widget failed to handle the end of %s", type(self._task).__name__)
+
+    def _unhook(self) -> None:
+        self._task.remove_progress_listener(self._listener)
+        worker = self._worker
+        for signal, slot in (
+            (worker.unhandled_exception, self._on_unhandled),
+            (worker.task_timed_out, self._on_timed_out),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # pragma: no cover - the worker is gone
+                pass

@@ -1,0 +1,358 @@
+"""``BackgroundWorkWindow``: a modal window that runs a task and closes when it ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qbackground import BackgroundTaskHandler, BackgroundWorker, TaskStateError, TaskStatus, background_worker
+from qbackground.backends import Executor
+
+from . import _notices, _texts
+from ._eta import RemainingTimeEstimator
+from ._session import AnyTask, TaskEnding, TaskSession
+from ._show import ShowMethod
+
+__all__ = ["BackgroundWorkWindow"]
+
+_BAR_STEPS = 1000
+"""Resolution of a bar driven by a fraction (0..1)."""
+
+_TICK_MS = 500
+"""How often the elapsed/remaining line is refreshed."""
+
+
+def _open_work_window(
+    cls: type[BackgroundWorkWindow],
+    task: AnyTask,
+    title: str | None = None,
+    message: str | None = None,
+    cancel_allowed: bool = False,
+    *,
+    worker: BackgroundWorker | None = None,
+    executor: str | Executor | None = None,
+) -> BackgroundWorkWindow:
+    """Open a modal window for ``task``, execute the task, return the window at once.
+
+    The window shows ``message`` (replaced live by the task's ``set_message()``), a busy
+    bar (which fills once the task reports ``set_progress()``), the elapsed time and an
+    estimate of the time left. It closes itself when the task ends; it can be closed
+    by the user (Cancel, Escape, the title bar) only when ``cancel_allowed``, which
+    cancels the task. The task's own callbacks and listeners run as usual; an error or a
+    timeout the task does not handle is shown in a message box afterwards.
+
+    Example::
+
+        window = BackgroundWorkWindow.show(
+            ExportTask(owner=main_window), title="Export", cancel_allowed=True
+        )
+
+    Args:
+        task: a task with an owner; the window is modal over the owner's window.
+        title: the window title (default "Background Task").
+        message: the text above the bar (default "Please wait…").
+        cancel_allowed: show Cancel and let Escape and the title-bar button cancel.
+        worker: the worker to execute the task (default ``background_worker()``).
+        executor: passed to ``worker.handle()`` (``"thread"``, ``"process"``, ...).
+
+    Raises:
+        ValueError: the task has no owner (or its owner was deleted).
+        TypeError, TaskQueueFullError, TaskStateError: from ``worker.handle()`` and
+            ``execute()``; the window is then not shown.
+    """
+    window = cls(task, title=title, message=message, cancel_allowed=cancel_allowed)
+    window.start(worker=worker, executor=executor)
+    return window
+
+
+class BackgroundWorkWindow(QDialog):
+    """A modal window that executes a task, shows its message, and closes when it ends.
+
+    Open it with :meth:`show` (CUBA's ``BackgroundWorkWindow.show``), or create it and
+    call :meth:`start`. Looked up on an instance, ``show()`` is ``QWidget.show()``.
+
+    The window is application-modal but never blocks the caller (it is shown, not
+    ``exec()``-ed). It deletes itself (``deleteLater()``) once closed: connect to
+    :attr:`ended` or ``finished`` to learn how the task ended.
+
+    Widgets, for tests and styling: ``message_label``, ``progress_bar``, ``time_label``,
+    ``button_box`` and ``cancel_button``.
+
+    Example::
+
+        window = BackgroundWorkWindow.show(ScanTask(owner=self), cancel_allowed=True)
+        window.ended.connect(lambda status, notice: self.refresh())
+    """
+
+    ended = Signal(object, object)
+    """``(status, notice)``: the task ended with ``status`` (a :class:`~qbackground.TaskStatus`);
+    ``notice`` is the error or timeout ``QMessageBox`` now open, or None. Emitted once,
+    after the window closed and before it is deleted."""
+
+    show = ShowMethod(_open_work_window)
+    """``BackgroundWorkWindow.show(task, title=None, message=None, cancel_allowed=False,
+    *, worker=None, executor=None)``: open a window for ``task`` (which needs an owner),
+    execute the task, and return the window at once. On an instance, ``window.show()``
+    is ``QWidget.show()``.
+
+    Example::
+
+        window = BackgroundWorkWindow.show(ScanTask(owner=self), "Scan", cancel_allowed=True)
+    """
+
+    def __init__(
+        self,
+        task: AnyTask,
+        *,
+        title: str | None = None,
+        message: str | None = None,
+        cancel_allowed: bool = False,
+    ) -> None:
+        owner = task.owner
+        if owner is None:
+            raise ValueError(
+                f"{type(task).__name__} has no owner: a background work window is modal over "
+                "its task's window, so create the task with owner=<a widget of that window>"
+            )
+        if not shiboken6.isValid(owner):
+            raise ValueError(f"the owner of {type(task).__name__} was already deleted")
+        super().__init__(owner.window())
+        self._task = task
+        self._title = title
+        self._cancel_allowed = cancel_allowed
+        self._session: TaskSession | None = None
+        self._closing = False
+        self._fraction: float | None = None
+        self._eta = RemainingTimeEstimator()
+        self._timer = QTimer(self)
+        self._timer.setInterval(_TICK_MS)
+        self._timer.timeout.connect(self._refresh_time)
+
+        self.setObjectName("qbackground-work-window")
+        self.setWindowTitle(title if title is not None else _texts.default_title())
+        self.setWindowModality(Qt.WindowModality.ApplicationModal)
+        flags = Qt.WindowType.Dialog | Qt.WindowType.CustomizeWindowHint | Qt.WindowType.WindowTitleHint
+        if cancel_allowed:
+            flags |= Qt.WindowType.WindowCloseButtonHint
+        self.setWindowFlags(flags)
+
+        self.message_label = QLabel(message if message is not None else _texts.default_message())
+        """The message: ``message``, then each ``set_message()`` text."""
+        self.message_label.setObjectName("message")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.progress_bar = QProgressBar()
+        """Busy until the task reports a fraction (or, in the progress window, a count)."""
+        self.progress_bar.setObjectName("progress")
+        self.progress_bar.setRange(0, 0)  # busy until a fraction or a count is known
+        self.progress_bar.setTextVisible(False)
+        self.time_label = QLabel(_texts.elapsed(0))
+        """"Elapsed 0:12", then "Elapsed 0:12 · about 0:30 left"."""
+        self.time_label.setObjectName("time")
+        self.time_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # secondary
+        self.button_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        """Holds :attr:`cancel_button`; hidden unless ``cancel_allowed``."""
+        self.button_box.rejected.connect(self.reject)
+        cancel_button = self.button_box.button(QDialogButtonBox.StandardButton.Cancel)
+        assert cancel_button is not None
+        self.cancel_button: QPushButton = cancel_button
+        """The standard Cancel button; the default button, so Enter presses it."""
+        self.cancel_button.setDefault(True)  # Enter cancels; Space does when it has focus
+        self.button_box.setVisible(cancel_allowed)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.progress_bar)
+        for row in self._detail_rows():
+            layout.addWidget(row)
+        layout.addWidget(self.time_label)
+        layout.addWidget(self.button_box)
+        # Wide enough for a sentence, from the font rather than in pixels.
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def task(self) -> AnyTask:
+        """The task this window runs.
+
+        Example::
+
+            assert BackgroundWorkWindow.show(task).task is task
+        """
+        return self._task
+
+    @property
+    def handler(self) -> BackgroundTaskHandler[Any] | None:
+        """The task's :class:`~qbackground.BackgroundTaskHandler`, or None before :meth:`start`.
+
+        Still readable after the window was deleted (it is a Python attribute).
+
+        Example::
+
+            handler = window.handler
+            window.ended.connect(lambda *_: print(handler.status))
+        """
+        return None if self._session is None else self._session.handler
+
+    @property
+    def cancel_allowed(self) -> bool:
+        """Whether the user may cancel (Cancel button, Escape, the title-bar close button).
+
+        Example::
+
+            assert BackgroundWorkWindow.show(task, cancel_allowed=True).cancel_allowed
+        """
+        return self._cancel_allowed
+
+    def start(self, *, worker: BackgroundWorker | None = None, executor: str | Executor | None = None) -> None:
+        """Execute the task and show the window (application-modal, non-blocking); once.
+
+        :meth:`show` calls it; use it when you created the window yourself.
+
+        Raises:
+            TaskStateError: the window was already started.
+            TypeError, TaskQueueFullError: from ``worker.handle()``/``execute()``; the
+                window is then not shown and deletes itself.
+
+        Example::
+
+            window = BackgroundWorkWindow(task, cancel_allowed=True)
+            window.ended.connect(on_ended)
+            window.start(worker=my_worker)
+        """
+        if self._session is not None:
+            raise TaskStateError("this window already ran its task; open a new one")
+        try:
+            session = TaskSession(self._task, worker if worker is not None else background_worker(), self, executor)
+            self._session = session
+            session.execute()
+        except BaseException:
+            self.deleteLater()
+            raise
+        QDialog.show(self)
+        self._timer.start()
+        self._refresh_time()
+
+    def cancel(self) -> bool:
+        """Cancel the task (``handler.cancel()``), whether or not ``cancel_allowed``.
+
+        Returns True when this call cancelled it; the window then closes at once.
+
+        Example::
+
+            QTimer.singleShot(5000, window.cancel)
+        """
+        session = self._session
+        if session is None:
+            return False
+        cancelled = session.cancel()
+        if not cancelled and not session.ended and shiboken6.isValid(self):
+            self.cancel_button.setEnabled(False)  # decided already; the ending is on its way
+        return cancelled
+
+    def reject(self) -> None:
+        """Escape, the title-bar close button and Cancel come here: cancel the task if
+        allowed, else ignore the request (the window stays open).
+
+        Example::
+
+            window.reject()   # same as pressing Escape
+        """
+        if self._closing:
+            super().reject()
+        elif self._cancel_allowed:
+            self.cancel()
+
+    # -- SessionView ----------------------------------------------------------------------
+
+    def task_progress(self, changes: list[Any]) -> None:
+        """Items published by the task (GUI thread); ignored here, counted by the
+        progress window.
+
+        Example::
+
+            window.task_progress([3])
+        """
+
+    def task_message(self, message: str) -> None:
+        """The task called ``set_message(message)``: it replaces the message text.
+
+        Example::
+
+            window.task_message("Copying file 3 of 10")
+        """
+        if shiboken6.isValid(self):
+            self.message_label.setText(message)
+
+    def task_fraction(self, fraction: float) -> None:
+        """The task's overall progress (``set_progress``/``set_total``): fills the bar.
+
+        Example::
+
+            window.task_fraction(0.5)
+        """
+        if not shiboken6.isValid(self):
+            return
+        self._fraction = fraction
+        self.progress_bar.setRange(0, _BAR_STEPS)
+        self.progress_bar.setValue(round(min(1.0, max(0.0, fraction)) * _BAR_STEPS))
+        self._note_fraction(fraction)
+
+    def task_ended(self, ending: TaskEnding) -> None:
+        """The task ended: close, show what it left unhandled, emit :attr:`ended`.
+
+        Example::
+
+            window.task_ended(TaskEnding(TaskStatus.DONE, [], False))
+        """
+        self._timer.stop()
+        if not shiboken6.isValid(self):
+            return
+        self._closing = True
+        self.done(QDialog.DialogCode.Accepted if ending.status is TaskStatus.DONE else QDialog.DialogCode.Rejected)
+        parent = self.parentWidget()
+        notice: QMessageBox | None = None
+        if ending.errors:
+            notice = _notices.show_error(parent, self._title, ending.errors, ending.tracebacks)
+        elif ending.timed_out:
+            notice = _notices.show_timeout(parent, self._title, self._task.timeout)
+        self.ended.emit(ending.status, notice)
+        self.deleteLater()
+
+    # -- for subclasses ---------------------------------------------------------------------
+
+    def _detail_rows(self) -> list[QWidget]:
+        """Widgets placed between the bar and the time line (none here)."""
+        return []
+
+    def _note_fraction(self, fraction: float) -> None:
+        """Feed the remaining-time estimate and refresh the time line."""
+        handler = self.handler
+        elapsed = handler.elapsed if handler is not None else None
+        self._eta.update(elapsed or 0.0, fraction)
+        self._refresh_time()
+
+    def _refresh_time(self) -> None:
+        handler = self.handler
+        if handler is None or not shiboken6.isValid(self):
+            return
+        elapsed = handler.elapsed or 0.0
+        remaining = self._eta.remaining(elapsed) if self._eta.fraction > 0 else None
+        if remaining is None:
+            self.time_label.setText(_texts.elapsed(elapsed))
+        else:
+            self.time_label.setText(_texts.elapsed_and_remaining(elapsed, remaining))
