@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: test typecheck pytest demo bench clean
+.PHONY: test typecheck pytest docs demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +18,23 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
-## make test: mypy --strict on src/, then the whole pytest suite, headless
-test: typecheck pytest
+$(VENV)/.docs-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+## make test: mypy --strict on src/, the docs site (--strict), then the whole pytest suite, headless
+test: typecheck docs pytest
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/python -m mypy --strict src/ demo_app benchmarks
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make docs: build the documentation site into site/; a broken link or anchor, or a public
+## object without a docstring (docs/hooks/api_checks.py), fails the build
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 ## make demo [DEMO_ARGS=--smoke]: open the demo window (--smoke: run it headless and exit)
 demo: $(VENV)/.demo-installed

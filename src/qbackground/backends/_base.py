@@ -32,6 +32,7 @@ class Executor(ABC):
     """
 
     name: str = "executor"
+    """A short name for this executor, used in messages ("thread", "process", "asyncio", "dask")."""
 
     def check_task(self, task: Any) -> None:
         """Raise ``TypeError`` if this executor cannot run ``task`` (default: accept)."""

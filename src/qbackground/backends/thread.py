@@ -26,6 +26,10 @@ class ThreadExecutor(Executor):
     """At most ``max_threads`` jobs run at once; at most ``max_queued`` more wait.
 
     Threads start on demand and live until :meth:`shutdown`.
+
+    Args:
+        max_threads: most jobs running at once.
+        max_queued: most jobs waiting for a thread (None: no limit).
     """
 
     name = "thread"
