@@ -24,7 +24,6 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Protocol
 
-import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 __all__ = ["Dispatcher", "ProgressSource"]
@@ -171,7 +170,7 @@ class Dispatcher:
             if not self._dirty:
                 return
             now = monotonic()
-        if not self._closed and not self._frame_timer.isActive():
+        if not self._closed and not self._frame_timer.isActive():  # never restarted once closed
             self._frame_timer.start(max(1, round((self._next_frame - now) * 1000)))
 
     def seconds_to_next_frame(self) -> float | None:
@@ -196,14 +195,13 @@ class Dispatcher:
         self._inbound.clear()
         self._dirty.clear()
 
-    def release_qt_objects(self) -> None:
-        """Stop the frame timer and delete the receiver (GUI thread, after close()).
+    def stop_timer(self) -> None:
+        """Stop the frame timer for good (GUI thread, after close()).
 
-        A QTimer must be stopped, and a QObject with timers deleted, on its own thread;
-        without this, a garbage collection on a pool thread that frees the worker
-        would do both there (Qt prints "Timers cannot be stopped from another
-        thread" and the GUI thread's timer list is corrupted: a segfault later).
+        A QTimer must be stopped on its own thread, and a QObject whose timers still
+        run must not be destroyed elsewhere: without this, a garbage collection on a
+        pool thread that frees the worker would stop it there (Qt prints "Timers
+        cannot be stopped from another thread", the GUI thread's timer list is
+        corrupted, and it segfaults later). Stopped timers make that destruction safe.
         """
         self._frame_timer.stop()
-        if shiboken6.isValid(self._receiver):
-            shiboken6.delete(self._receiver)  # and its child, the frame timer

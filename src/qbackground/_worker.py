@@ -362,8 +362,8 @@ class BackgroundWorker(QObject):
             stopped = runner.shutdown(limit if wait else 0.0) and stopped
         if first:
             self._dispatcher.close()
-            # Qt's half: timers stopped and children deleted on the GUI thread, and only
-            # then the worker may be freed anywhere (see release_qt_objects).
+            # Qt's half: timers stopped on the GUI thread, and only then the worker may
+            # be freed anywhere (see Dispatcher.stop_timer).
             if self._dispatcher.is_gui_thread():
                 self._release_qt_objects()
             else:
@@ -371,9 +371,11 @@ class BackgroundWorker(QObject):
         return stopped
 
     def _release_qt_objects(self) -> None:
+        # Stop, not delete: shutdown() may run inside one of our own event handlers
+        # (a done() that shuts the worker down), where deleting them would free an
+        # object still on the stack.
         self._activity_timer.stop()
-        shiboken6.delete(self._activity_timer)
-        self._dispatcher.release_qt_objects()
+        self._dispatcher.stop_timer()
         _LIVE.discard(self)
 
     # -- internals -------------------------------------------------------------------
