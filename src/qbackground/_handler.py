@@ -596,7 +596,7 @@ class BackgroundTaskHandler(Generic[V]):
         message: str | None,
         fraction: float | None,
     ) -> None:
-        """Sink of the lifecycle: progress, events and status on the GUI thread."""
+        """Sink of the lifecycle (GUI thread): items, then message and fraction, then events."""
         owner = self._owner
         if owner is not None and not shiboken6.isValid(owner):
             self._interrupt()
@@ -611,12 +611,6 @@ class BackgroundTaskHandler(Generic[V]):
                 if lifecycle._closed:
                     return
                 self._call(listener.on_progress, items)
-        for name, data in events:
-            if lifecycle._closed:
-                return
-            self._call(task.handle_event, name, data)
-            for listener in listeners:
-                self._call(listener.on_event, name, data)
         if (message is not None or fraction is not None) and not lifecycle._closed:
             self._worker._note_activity()
         if message is not None and not lifecycle._closed:
@@ -629,6 +623,14 @@ class BackgroundTaskHandler(Generic[V]):
             self._call(task.fraction_changed, fraction)
             for listener in listeners:
                 self._call(listener.on_fraction, fraction)
+        # Events last: a handler reading the task's message or fraction sees at least
+        # what was reported with (and before) the event.
+        for name, data in events:
+            if lifecycle._closed:
+                return
+            self._call(task.handle_event, name, data)
+            for listener in listeners:
+                self._call(listener.on_event, name, data)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:

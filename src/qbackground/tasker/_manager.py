@@ -1,0 +1,361 @@
+"""``TaskManager``: Rayforge's function-style task manager on qbackground's core."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import pickle
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Literal
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
+
+from .._default import background_worker
+from .._handler import BackgroundTaskHandler
+from .._worker import BackgroundWorker
+from ._jobs import CoroutineJob, FunctionJob, _name
+from ._task import Task, WhenDone, WhenEvent
+
+__all__ = ["TaskManager"]
+
+_log = logging.getLogger("qbackground")
+
+Kind = Literal["thread", "process", "asyncio"]
+
+
+class TaskManager(QObject):
+    """Runs plain functions and coroutines in the background, Rayforge style.
+
+    Lives on the GUI thread; every method may be called from any thread (``task_mgr``
+    is a proxy to the application's one). Functions receive an ``ExecutionContext``
+    first, then the positional and keyword arguments given. Tasks run on ``worker``
+    (default: :func:`~qbackground.background_worker`), so they get its guarantees:
+    one ending each, coalesced progress, cancel that reaches threads, processes and
+    coroutines.
+
+    Example::
+
+        def count(context, path, *, encoding="utf-8"):
+            with open(path, encoding=encoding) as f:
+                return sum(1 for _ in f)
+
+        manager = TaskManager()
+        manager.tasks_updated.connect(lambda sender, tasks, progress: bar.setValue(round(progress * 100)))
+        manager.run_thread(count, "big.csv", key="count", when_done=lambda t: print(t.result()))
+    """
+
+    tasks_updated = Signal(object, object, float)
+    """``(sender, tasks, progress)`` on the GUI thread, at most once per frame: the
+    manager, the list of its unfinished tasks, and the overall progress (0..1) of the
+    current batch — the tasks started since the manager was last idle, finished ones
+    counting as 1.0; 1.0 when idle. Emitted when a task starts, reports a message or
+    progress, or ends."""
+
+    # Internal: a task submitted off the GUI thread is started there.
+    _start_requested = Signal(object, object, object)
+
+    def __init__(self, worker: BackgroundWorker | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._given_worker = worker
+        self._lock = threading.Lock()
+        # key -> the latest unfinished task with that key.
+        self._active: dict[Any, Task[Any]] = {}
+        # Every task of the current batch (for the overall progress), by id.
+        self._batch: dict[int, Task[Any]] = {}
+        self._emit_due = False
+        self._emit_timer = QTimer(self)
+        self._emit_timer.setSingleShot(True)
+        self._emit_timer.setInterval(16)
+        self._emit_timer.timeout.connect(self._emit_tasks_updated)
+        self._start_requested.connect(self._start, Qt.ConnectionType.QueuedConnection)
+
+    # -- starting ------------------------------------------------------------------------
+
+    def run_thread(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        key: Any = None,
+        when_done: WhenDone | None = None,
+        when_event: WhenEvent | None = None,
+        **kwargs: Any,
+    ) -> Task[Any]:
+        """Run ``func(context, *args, **kwargs)`` on a worker thread.
+
+        ``key``: a running task with the same key is cancelled first. ``when_done(task)``
+        and ``when_event(task, name, data)`` run on the GUI thread.
+
+        Raises:
+            TypeError: ``func``, ``when_done`` or ``when_event`` is not callable.
+
+        Example::
+
+            def load(context, path, *, limit=None):
+                context.set_message(f"Reading {path}")
+                return read_rows(path, limit)
+
+            task_mgr.run_thread(load, "data.csv", limit=100, key="load")
+        """
+        _check_callables(func, when_done, when_event)
+        job = FunctionJob(func, args, kwargs)
+        return self._submit(job, "thread", key, when_done, when_event)
+
+    def run_process(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        key: Any = None,
+        when_done: WhenDone | None = None,
+        when_event: WhenEvent | None = None,
+        **kwargs: Any,
+    ) -> Task[Any]:
+        """Run ``func(context, *args, **kwargs)`` in a worker process (no GIL).
+
+        ``func`` and the arguments are pickled: ``func`` must be defined at module
+        level of an importable module. Cancelling stops the function cooperatively
+        (``context.is_cancelled()``), else its process is killed after the worker's
+        ``process_grace``; ``when_done`` runs only once the process really stopped.
+
+        Raises:
+            TypeError: ``func`` is not callable or cannot be pickled by reference.
+
+        Example::
+
+            def crunch(context, n):   # module level
+                context.set_total(n)
+                for i in range(n):
+                    work(i)
+                    context.set_progress(i + 1)
+                return "done"
+
+            task_mgr.run_process(crunch, 50, key="calculator")
+        """
+        _check_callables(func, when_done, when_event)
+        try:
+            pickle.dumps(func)
+        except Exception as exc:
+            raise TypeError(
+                f"run_process() sends the function to a worker process by pickling, and "
+                f"{_name(func)} cannot be pickled ({type(exc).__name__}: {exc}); define it at "
+                "module level (not a lambda or a nested function), or use run_thread()"
+            ) from None
+        job = FunctionJob(func, args, kwargs)
+        return self._submit(job, "process", key, when_done, when_event)
+
+    def add_coroutine(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        *args: Any,
+        key: Any = None,
+        when_done: WhenDone | None = None,
+        when_event: WhenEvent | None = None,
+        **kwargs: Any,
+    ) -> Task[Any]:
+        """Run ``await coro(context, *args, **kwargs)`` on qbackground's asyncio loop.
+
+        Cancelling cancels the coroutine (``CancelledError`` at its next ``await``).
+
+        Raises:
+            TypeError: ``coro`` is a coroutine object rather than the async function,
+                or not callable.
+
+        Example::
+
+            async def fetch(context, url):
+                context.set_message("Downloading…")
+                await asyncio.sleep(2)
+                context.set_progress(1.0)
+
+            task_mgr.add_coroutine(fetch, "http://example.com", key="downloader")
+        """
+        if inspect.iscoroutine(coro):
+            coro.close()  # never awaited: do not leave a "never awaited" warning behind
+            raise TypeError(
+                "add_coroutine() takes the async function and its arguments, "
+                "add_coroutine(fetch, url), not a coroutine object: add_coroutine(fetch(url))"
+            )
+        _check_callables(coro, when_done, when_event)
+        job = CoroutineJob(coro, args, kwargs)
+        return self._submit(job, "asyncio", key, when_done, when_event)
+
+    # -- cancelling and looking -------------------------------------------------------
+
+    def cancel_task(self, key: Any) -> bool:
+        """Cancel the unfinished task with ``key``; False (and nothing done) if none.
+
+        Example::
+
+            cancel_button.clicked.connect(lambda: task_mgr.cancel_task("calculator"))
+        """
+        with self._lock:
+            task = self._active.get(key)
+        return task is not None and self._cancel(task)
+
+    def get_task(self, key: Any) -> Task[Any] | None:
+        """The unfinished task with ``key``, or None.
+
+        Example::
+
+            task = task_mgr.get_task("calculator")
+        """
+        with self._lock:
+            return self._active.get(key)
+
+    @property
+    def tasks(self) -> list[Task[Any]]:
+        """The unfinished tasks, oldest first.
+
+        Example::
+
+            for task in task_mgr.tasks:
+                print(task.key, task.get_status())
+        """
+        with self._lock:
+            return [t for t in self._active.values() if not t.is_final()]
+
+    def has_tasks(self) -> bool:
+        """True while a task is unfinished.
+
+        Example::
+
+            quit_button.setEnabled(not task_mgr.has_tasks())
+        """
+        return bool(self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self) -> Iterator[Task[Any]]:
+        return iter(self.tasks)
+
+    def get_overall_progress(self) -> float:
+        """The progress of the current batch, 0..1 (1.0 when idle), as in ``tasks_updated``.
+
+        Example::
+
+            bar.setValue(round(task_mgr.get_overall_progress() * 100))
+        """
+        with self._lock:
+            batch = list(self._batch.values())
+        if not batch:
+            return 1.0
+        return sum(1.0 if t.is_final() else t.get_progress() for t in batch) / len(batch)
+
+    @property
+    def worker(self) -> BackgroundWorker:
+        """The worker the tasks run on (GUI thread).
+
+        Example::
+
+            task_mgr.worker.unhandled_exception.connect(show_error)
+        """
+        given = self._given_worker
+        return given if given is not None else background_worker()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _submit(
+        self,
+        job: FunctionJob | CoroutineJob,
+        kind: Kind,
+        key: Any,
+        when_done: WhenDone | None,
+        when_event: WhenEvent | None,
+    ) -> Task[Any]:
+        task: Task[Any] = Task(self, _name(job.func), kind, key, when_done, when_event)
+        job._facade = task
+        with self._lock:
+            replaced = self._active.get(task.key)
+            self._active[task.key] = task
+            if not any(not t.is_final() for t in self._batch.values()):
+                self._batch.clear()  # idle until now: a new batch begins
+            self._batch[task.id] = task
+        if _on_gui_thread():
+            self._start(task, job, replaced)
+        else:
+            self._start_requested.emit(task, job, replaced)
+        return task
+
+    def _start(self, task: Task[Any], job: FunctionJob | CoroutineJob, replaced: Task[Any] | None) -> None:
+        """GUI thread: cancel the task this one replaces, then execute this one."""
+        if replaced is not None:
+            self._cancel(replaced)
+        error: BaseException | None = None
+        with self._lock:
+            cancelled_early = task._cancel_requested
+            if not cancelled_early:
+                try:
+                    handler: BackgroundTaskHandler[Any] = self.worker.handle(job, executor=task.kind)
+                    handler.when_stopped(lambda _h: task._run_stopped())
+                    task._handler = handler
+                    # Under the lock, so a cancel from another thread finds the handler
+                    # executed (cancel() before execute() is an error).
+                    handler.execute()
+                except Exception as exc:  # queue full, worker shut down...
+                    task._handler = None
+                    error = exc
+        self._note_change()
+        if cancelled_early:
+            task._ended("canceled")
+            task._run_stopped()
+        elif error is not None:
+            task._ended("failed", error=error)
+            task._run_stopped()
+            if not task._has_when_done:
+                self._report(job, error)
+
+    def _cancel(self, task: Task[Any]) -> bool:
+        with self._lock:
+            if task._cancel_requested or task._ending is not None:
+                return False
+            task._cancel_requested = True
+            handler = task._handler
+        if handler is not None:
+            handler.cancel()  # not started yet: _start() sees the flag instead
+        return True
+
+    def _finished(self, task: Task[Any]) -> None:
+        """GUI thread: the task ended and its work really stopped."""
+        with self._lock:
+            if self._active.get(task.key) is task:
+                del self._active[task.key]
+        self._note_change()
+        if task._when_done is not None:
+            self._call_user(task._when_done, task)
+
+    def _call_user(self, fn: Callable[..., object], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            self._report(None, exc)
+
+    def _report(self, job: Any, exc: BaseException) -> None:
+        worker = self.worker
+        _log.error("Unhandled exception in a task_mgr callback", exc_info=(type(exc), exc, exc.__traceback__))
+        worker.unhandled_exception.emit(job, exc)
+
+    def _note_change(self) -> None:
+        if not self._emit_due:
+            self._emit_due = True
+            self._emit_timer.start()
+
+    def _emit_tasks_updated(self) -> None:
+        self._emit_due = False
+        self.tasks_updated.emit(self, self.tasks, self.get_overall_progress())
+
+
+def _check_callables(func: object, when_done: object, when_event: object) -> None:
+    if not callable(func):
+        raise TypeError(f"the function to run must be callable, not {type(func).__name__}")
+    if when_done is not None and not callable(when_done):
+        raise TypeError(f"when_done must be callable (it gets the Task), not {type(when_done).__name__}")
+    if when_event is not None and not callable(when_event):
+        raise TypeError(
+            f"when_event must be callable (task, name, data), not {type(when_event).__name__}"
+        )
+
+
+def _on_gui_thread() -> bool:
+    app = QCoreApplication.instance()
+    return app is not None and QThread.currentThread() == app.thread()

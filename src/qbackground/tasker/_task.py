@@ -1,0 +1,251 @@
+"""``Task``: what ``task_mgr.run_thread()`` and friends return (Rayforge's ``Task``)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from .._errors import TaskCancelledError, TaskStateError
+from .._status import TaskStatus
+
+if TYPE_CHECKING:
+    from .._handler import BackgroundTaskHandler
+    from ._manager import TaskManager
+
+__all__ = ["Status", "Task"]
+
+R = TypeVar("R")
+
+Status = Literal["pending", "running", "completed", "failed", "canceled"]
+"""The values of :meth:`Task.get_status`."""
+
+_ids = itertools.count(1)
+
+WhenDone = Callable[["Task[Any]"], object]
+WhenEvent = Callable[["Task[Any]", str, Any], object]
+
+
+class Task(Generic[R]):
+    """One background job of the :class:`TaskManager`, and its state on the GUI thread.
+
+    Returned at once by ``run_thread``, ``run_process`` and ``add_coroutine`` (from any
+    thread). Its status, progress and message follow the job as the GUI thread learns
+    of them; ``when_done(task)`` runs once, on the GUI thread, after the job has really
+    stopped (for a cancelled job: once its function returned or its process was
+    stopped), with every event, progress value and message delivered before it.
+
+    Example::
+
+        def on_done(task):
+            if task.get_status() == "completed":
+                print(task.result())
+            elif task.get_status() == "failed":
+                print("failed:", task.exception())
+
+        task = task_mgr.run_thread(count_lines, "big.csv", key="count", when_done=on_done)
+    """
+
+    def __init__(
+        self,
+        manager: TaskManager,
+        name: str,
+        kind: Literal["thread", "process", "asyncio"],
+        key: Any,
+        when_done: WhenDone | None,
+        when_event: WhenEvent | None,
+    ) -> None:
+        self.id = next(_ids)
+        """A number unique in this process."""
+        self.key: Any = key if key is not None else self.id
+        """The key given at start, or :attr:`id` when none was given."""
+        self.name = name
+        """The function's name, for messages."""
+        self.kind = kind
+        """Where it runs: ``"thread"``, ``"process"`` or ``"asyncio"``."""
+        self._manager = manager
+        self._when_done = when_done
+        self._when_event = when_event
+        self._lock = threading.Lock()
+        self._handler: BackgroundTaskHandler[Any] | None = None
+        self._cancel_requested = False
+        self._ending: Status | None = None  # decided on the GUI thread
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._progress = 0.0
+        self._message: str | None = None
+        self._stopped = False
+        self._finished = False  # when_done ran (or would have)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} key={self.key!r} {self.get_status()}>"
+
+    # -- Rayforge's API ----------------------------------------------------------------
+
+    def get_status(self) -> Status:
+        """``'pending'``, ``'running'``, ``'completed'``, ``'failed'`` or ``'canceled'``.
+
+        Example::
+
+            if task.get_status() == "running":
+                label.setText(task.get_message() or "Working…")
+        """
+        if self._ending is not None:
+            return self._ending
+        if self._cancel_requested:
+            return "canceled"
+        handler = self._handler
+        if handler is None:
+            return "pending"
+        status = handler.status
+        if status is TaskStatus.RUNNING:
+            return "running"
+        if status is TaskStatus.CANCELLED or status is TaskStatus.INTERRUPTED:
+            return "canceled"
+        if status is TaskStatus.FAILED or status is TaskStatus.TIMED_OUT:
+            return "failed"
+        return "pending"  # CREATED, QUEUED; DONE is reported through _ending
+
+    def get_progress(self) -> float:
+        """The latest progress, 0..1 (``set_progress()`` over ``set_total()``); 1.0 once
+        completed.
+
+        Example::
+
+            bar.setValue(round(task.get_progress() * 100))
+        """
+        return self._progress
+
+    def get_message(self) -> str | None:
+        """The latest ``set_message()`` text, or None.
+
+        Example::
+
+            status_label.setText(task.get_message() or "")
+        """
+        return self._message
+
+    def result(self) -> R:
+        """The function's return value.
+
+        Raises:
+            Exception: the function's own exception, when it failed.
+            TaskCancelledError: the task was cancelled.
+            TaskStateError: the task has not finished yet.
+
+        Example::
+
+            if task.get_status() == "completed":
+                print(task.result())
+        """
+        status = self.get_status()
+        if status == "completed":
+            return self._result  # type: ignore[no-any-return]
+        if status == "failed" and self._exception is not None:
+            raise self._exception
+        if status == "canceled":
+            raise TaskCancelledError(f"{self.name} (key {self.key!r}) was cancelled")
+        raise TaskStateError(f"{self.name} (key {self.key!r}) has no result yet: it is {status}")
+
+    def exception(self) -> BaseException | None:
+        """The exception the function raised (or the process crash), else None.
+
+        Example::
+
+            if task.get_status() == "failed":
+                log.error("import failed", exc_info=task.exception())
+        """
+        return self._exception
+
+    @property
+    def _task_exception(self) -> BaseException | None:
+        """Rayforge's spelling of :meth:`exception`, kept for code written for it."""
+        return self._exception
+
+    def is_final(self) -> bool:
+        """True once completed, failed or cancelled.
+
+        Example::
+
+            running = [t for t in task_mgr if not t.is_final()]
+        """
+        return self.get_status() in ("completed", "failed", "canceled")
+
+    def is_running(self) -> bool:
+        """True while the function runs.
+
+        Example::
+
+            cancel_button.setEnabled(task.is_running())
+        """
+        return self.get_status() == "running"
+
+    def is_cancelled(self) -> bool:
+        """True once a cancel was asked for (by key, by a new task with the same key, or
+        by :meth:`cancel`).
+
+        Example::
+
+            assert task_mgr.cancel_task("import") and task.is_cancelled()
+        """
+        return self._cancel_requested
+
+    def cancel(self) -> bool:
+        """Cancel this task (any thread); False if it had already ended.
+
+        Example::
+
+            task.cancel()
+        """
+        return self._manager._cancel(self)
+
+    @property
+    def handler(self) -> BackgroundTaskHandler[R] | None:
+        """The core handler running it, once the GUI thread started it (else None).
+
+        Example::
+
+            if task.handler is not None:
+                print(task.handler.elapsed)
+        """
+        return self._handler
+
+    # -- the manager's side (GUI thread) ----------------------------------------------------
+
+    @property
+    def _has_when_done(self) -> bool:
+        return self._when_done is not None
+
+    def _ended(self, status: Status, *, result: Any = None, error: BaseException | None = None) -> None:
+        if self._ending is not None:
+            return
+        if status == "completed":
+            self._result = result
+            self._progress = 1.0
+        self._exception = error
+        self._ending = status
+        self._manager._note_change()
+        self._maybe_finish()
+
+    def _run_stopped(self) -> None:
+        self._stopped = True
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self._finished or not (self._stopped and self._ending is not None):
+            return
+        self._finished = True
+        self._manager._finished(self)
+
+    def _message_changed(self, message: str) -> None:
+        self._message = message
+        self._manager._note_change()
+
+    def _progress_changed(self, fraction: float) -> None:
+        self._progress = fraction
+        self._manager._note_change()
+
+    def _event(self, name: str, data: Any) -> None:
+        if self._when_event is not None and self._ending is None:
+            self._manager._call_user(self._when_event, self, name, data)

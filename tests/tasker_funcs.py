@@ -1,0 +1,101 @@
+"""Module-level functions for the task_mgr tests (worker processes import them)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any
+
+from qbackground import ExecutionContext
+
+
+def echo(context: ExecutionContext, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Returns what it got, proving the context came first and keywords arrived."""
+    return {"context": type(context).__name__, "has_publish": hasattr(context, "publish"), "args": args, "kwargs": kwargs}
+
+
+async def async_echo(context: ExecutionContext, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    await asyncio.sleep(0)
+    return echo(context, *args, **kwargs)
+
+
+def report(context: ExecutionContext, steps: int, *, event: str = "step") -> str:
+    """Events, messages and progress, then a result: all must arrive before when_done."""
+    context.set_total(steps)
+    for i in range(steps):
+        context.send_event(event, {"i": i})
+        context.set_message(f"step {i + 1} of {steps}")
+        context.set_progress(i + 1)
+    return "reported"
+
+
+async def async_report(context: ExecutionContext, steps: int, *, event: str = "step") -> str:
+    result = report(context, steps, event=event)
+    await asyncio.sleep(0)
+    return result
+
+
+STAGE = threading.Event()
+
+
+def stages(context: ExecutionContext) -> str:
+    """Two sub-contexts: the first maps 0..1 into 0..0.5, the second into 0.5..1.
+    Between them it waits for ``STAGE`` (thread backend), so the GUI sees each stage."""
+    first = context.sub_context(0.0, 0.5, total=4)
+    for i in range(4):
+        first.set_progress(i + 1)
+    STAGE.wait(10)
+    second = context.sub_context(0.5, 0.5)
+    second.set_progress(0.5)
+    STAGE.clear()
+    STAGE.wait(10)
+    return "staged"
+
+
+def deaf_pid(context: ExecutionContext, seconds: float) -> int:
+    """Reports its pid, then ignores cancellation (only time passes)."""
+    context.send_event("pid", os.getpid())
+    context.flush()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def until_cancelled(context: ExecutionContext) -> str:
+    context.set_message("waiting")
+    context.flush()
+    while not context.is_cancelled():
+        time.sleep(0.005)
+    return "saw the cancel"
+
+
+async def sleeper(context: ExecutionContext, seconds: float) -> str:
+    context.set_message("sleeping")
+    await asyncio.sleep(seconds)
+    return "woke"
+
+
+def busy_progress(context: ExecutionContext, n: int) -> int:
+    context.set_total(n)
+    for i in range(n):
+        context.set_progress(i + 1)
+    return n
+
+
+def fail(context: ExecutionContext, message: str) -> None:
+    raise ValueError(message)
+
+
+def crash(context: ExecutionContext) -> None:
+    os._exit(7)
+
+
+GATE = threading.Event()
+
+
+def gated(context: ExecutionContext) -> str:
+    GATE.wait(10)
+    return "released"
