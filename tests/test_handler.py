@@ -339,3 +339,18 @@ def test_when_stopped_after_done_and_for_a_task_cancelled_while_queued(qtbot: Qt
         assert events[1] == "first stopped (DONE)" and gate.terminal == ["done"]
     finally:
         worker.shutdown()
+
+
+def test_the_future_view_leaves_the_tasks_traceback_alone(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    """Resolving future() must not re-raise the task's exception (that would add
+    qbackground's frames to the traceback a user formats later)."""
+    import traceback
+
+    handler = worker.handle(Failing(KeyError("row 7")))
+    fut = handler.future()
+    handler.execute()
+    qtbot.waitUntil(fut.done)
+    error = fut.exception()
+    assert isinstance(error, KeyError)
+    text = "".join(traceback.format_exception(error))
+    assert "_resolve_future" not in text and "_outcome" not in text

@@ -177,6 +177,10 @@ CASES: list[Case] = [
     ("a widget call from a task (strict)", lambda w, q: _strict_widget_call(w), IllegalConcurrentAccessError, r"QLabel\.setText\(\) was called from a background task's thread"),
     ("check_ui_access() off the GUI thread", lambda w, q: _off_gui_thread(w.check_ui_access), IllegalConcurrentAccessError, r"must run on the GUI thread, not on 'not-the-gui-thread'"),
     ("get_ui_accessor(a string)", lambda w, q: lambda: w.get_ui_accessor("window"), TypeError, r"owner must be a QWidget or None, not str"),  # type: ignore[arg-type]
+    ("access(None)", lambda w, q: lambda: w.get_ui_accessor().access(None), TypeError, r"UIAccessor\.access\(\) takes a callable with no arguments .*not NoneType"),  # type: ignore[arg-type]
+    ("access_synchronously(5)", lambda w, q: lambda: w.get_ui_accessor().access_synchronously(5), TypeError, r"UIAccessor\.access_synchronously\(\) takes a callable .*not int"),  # type: ignore[arg-type]
+    ("add_progress_listener(None)", lambda w, q: lambda: Job().add_progress_listener(None), TypeError, r"a progress listener needs on_progress\(\), on_done\(\) and on_cancel\(\); NoneType has no"),  # type: ignore[arg-type]
+    ("sleep(-1)", lambda w, q: _in_task(w, lambda lc: lc.sleep(-1)), ValueError, r"sleep\(\) seconds must not be negative, got -1"),
     # -- the wrapper ------------------------------------------------------------------------
     ("wrapper of a non-task", lambda w, q: lambda: BackgroundTaskWrapper(task=5), TypeError, r"task must be a BackgroundTask or None, not int"),  # type: ignore[arg-type]
     ("wrapper of a non-worker", lambda w, q: lambda: BackgroundTaskWrapper(Job(), worker=5), TypeError, r"worker must be a BackgroundWorker or None, not int"),  # type: ignore[arg-type]

@@ -70,7 +70,11 @@ class UIAccessor:
         Example::
 
             accessor.access(lambda: label.setText("connected"))
+
+        Raises:
+            TypeError: ``fn`` is not callable.
         """
+        _check_callable(fn, "access")
 
         def call() -> None:
             if self._owner_gone():
@@ -91,11 +95,13 @@ class UIAccessor:
         Raises:
             TaskInterruptedError: the owner is gone or the worker shut down before
                 ``fn`` could run.
+            TypeError: ``fn`` is not callable.
 
         Example::
 
             text = accessor.access_synchronously(line_edit.text)
         """
+        _check_callable(fn, "access_synchronously")
         worker = self._worker
         if worker._dispatcher.is_gui_thread():
             if self._owner_gone():
@@ -119,3 +125,11 @@ class UIAccessor:
         if call.error is not None:
             raise call.error
         return call.value  # type: ignore[no-any-return]
+
+
+def _check_callable(fn: object, method: str) -> None:
+    if not callable(fn):
+        raise TypeError(
+            f"UIAccessor.{method}() takes a callable with no arguments (for example a "
+            f"lambda), not {type(fn).__name__} ({fn!r})"
+        )

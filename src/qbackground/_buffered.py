@@ -13,6 +13,7 @@ another one.
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import abstractmethod
 from collections import deque
@@ -105,13 +106,15 @@ class BufferedLifeCycle(TaskLifeCycle[T]):
 
     def sleep(self, seconds: float) -> None:
         seconds = _check_number(seconds, "sleep() seconds")
+        if seconds < 0:
+            raise ValueError(f"sleep() seconds must not be negative, got {seconds!r}")
         if self._interrupted:
             raise TaskInterruptedError("the task was interrupted")
         if self._wakeup is None:
             self._wakeup = threading.Event()
         # Re-check after creating the event: interrupt() sets the flag before it
         # looks for the event, so one of us sees the other.
-        if self._interrupted or self._wakeup.wait(max(0.0, seconds)):
+        if self._interrupted or self._wakeup.wait(None if math.isinf(seconds) else seconds):
             raise TaskInterruptedError("the task was interrupted while sleeping")
 
     def _report_fraction(self, fraction: float) -> None:

@@ -55,7 +55,9 @@ class DeadlineWatch:
         with self._cond:
             self._dead += 1
             if self._dead > 256 and self._dead * 2 > len(self._heap):
-                self._heap = [entry for entry in self._heap if entry[2].is_alive()]
+                # In place: the watch thread holds this very list while it waits, and
+                # a new list would keep the dead entries referenced until it wakes.
+                self._heap[:] = [entry for entry in self._heap if entry[2].is_alive()]
                 heapq.heapify(self._heap)
                 self._dead = 0
 

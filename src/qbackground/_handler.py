@@ -617,12 +617,16 @@ class BackgroundTaskHandler(Generic[V]):
             self._message = message
             self._call(task.message_changed, message)
             for listener in listeners:
-                self._call(listener.on_message, message)
+                hook = getattr(listener, "on_message", None)  # optional on duck-typed listeners
+                if hook is not None:
+                    self._call(hook, message)
         if fraction is not None and not lifecycle._closed:
             self._fraction = fraction
             self._call(task.fraction_changed, fraction)
             for listener in listeners:
-                self._call(listener.on_fraction, fraction)
+                hook = getattr(listener, "on_fraction", None)
+                if hook is not None:
+                    self._call(hook, fraction)
         # Events last: a handler reading the task's message or fraction sees at least
         # what was reported with (and before) the event.
         for name, data in events:
@@ -630,7 +634,9 @@ class BackgroundTaskHandler(Generic[V]):
                 return
             self._call(task.handle_event, name, data)
             for listener in listeners:
-                self._call(listener.on_event, name, data)
+                hook = getattr(listener, "on_event", None)
+                if hook is not None:
+                    self._call(hook, name, data)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -645,21 +651,31 @@ class BackgroundTaskHandler(Generic[V]):
     # -- outcome -------------------------------------------------------------------------
 
     def _outcome(self) -> V:
+        value, error = self._settled()
+        if error is not None:
+            raise error
+        return value
+
+    def _settled(self) -> tuple[V, BaseException | None]:
+        """The value, or the exception ``get_result()`` raises, without raising it (a
+        raise would add qbackground's frames to the task's own exception's traceback)."""
         with self._lock:
             status, ready, value, error = self._status, self._ready, self._value, self._error
         if status is TaskStatus.DONE or (status is _RUNNING and ready):
-            return value  # type: ignore[no-any-return]
+            return value, None
         name = type(self._task).__name__
         if status is TaskStatus.FAILED:
             assert error is not None
-            raise error
+            return value, error
         if status is TaskStatus.CANCELLED:
-            raise TaskCancelledError(f"{name} was cancelled")
+            return value, TaskCancelledError(f"{name} was cancelled")
         if status is TaskStatus.TIMED_OUT:
-            raise TaskTimeoutError(f"{name} timed out after {self._task.timeout} s")
+            return value, TaskTimeoutError(f"{name} timed out after {self._task.timeout} s")
         if status is TaskStatus.INTERRUPTED:
-            raise TaskInterruptedError(f"{name} was interrupted (its owner closed or its worker shut down)")
-        raise TaskStateError(f"{name} has no outcome yet (status {status.name})")  # pragma: no cover
+            return value, TaskInterruptedError(
+                f"{name} was interrupted (its owner closed or its worker shut down)"
+            )
+        return value, TaskStateError(f"{name} has no outcome yet (status {status.name})")  # pragma: no cover
 
     def _timeout_message(self, limit: float | None) -> str:
         return (
@@ -680,14 +696,14 @@ class BackgroundTaskHandler(Generic[V]):
             self._future_resolved = True
         if fut.done():  # cancelled through the view itself
             return
-        try:
-            fut.set_result(self._outcome())
-        except BaseException as exc:
-            if isinstance(exc, TaskCancelledError):
-                Future.cancel(fut)
-                fut.set_running_or_notify_cancel()
-            else:
-                fut.set_exception(exc)
+        value, error = self._settled()
+        if error is None:
+            fut.set_result(value)
+        elif isinstance(error, TaskCancelledError):
+            Future.cancel(fut)
+            fut.set_running_or_notify_cancel()
+        else:
+            fut.set_exception(error)
 
 
 class _HandlerFuture(Future[V]):

@@ -231,7 +231,17 @@ class TaskBase(ABC, Generic[T, V]):
         Example::
 
             task.add_progress_listener(BarListener())
+
+        Raises:
+            TypeError: ``listener`` has no ``on_progress``/``on_done``/``on_cancel``
+                methods (subclass :class:`ProgressListener` to get them all).
         """
+        missing = [name for name in ("on_progress", "on_done", "on_cancel") if not callable(getattr(listener, name, None))]
+        if missing:
+            raise TypeError(
+                f"a progress listener needs on_progress(), on_done() and on_cancel(); "
+                f"{type(listener).__name__} has no {', '.join(missing)}: subclass ProgressListener"
+            )
         if listener not in self._listeners:
             self._listeners = (*self._listeners, listener)
 

@@ -390,13 +390,15 @@ def _run_remote(
         try:
             while not finished.is_set():
                 if cancel.wait(0.5):
-                    lifecycle.interrupt(cancelled=Event(event_name + "-cancelled").is_set())
+                    if not finished.is_set():  # not our own wake-up at the end
+                        lifecycle.interrupt(cancelled=Event(event_name + "-cancelled").is_set())
                     return
         except Exception:  # the cluster is going away; nobody is left to cancel us
             return
 
     threading.Thread(target=flush_loop, name="qbackground-dask-flusher", daemon=True).start()
-    threading.Thread(target=watch_cancel, name="qbackground-dask-cancel", daemon=True).start()
+    watcher = threading.Thread(target=watch_cancel, name="qbackground-dask-cancel", daemon=True)
+    watcher.start()
     try:
         value = task.run(lifecycle)
         if lifecycle._broken is not None:
@@ -406,5 +408,15 @@ def _run_remote(
         lifecycle.finish()
         finished.set()
         kick.set()
+        # End the watcher's long poll now (a wait still pending on the scheduler when
+        # the cluster closes makes it log a CancelledError traceback), then clear the
+        # events: a set event stays on the scheduler until cleared.
+        try:
+            cancel.set()
+            watcher.join(1.0)
+            cancel.clear()
+            Event(event_name + "-cancelled").clear()
+        except Exception:  # pragma: no cover - the cluster is already going away
+            pass
         send_report()
         send(("end", job_id))
