@@ -356,3 +356,17 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_proxy_first_used_off_the_gui_thread_puts_its_manager_on_the_gui_thread(qtbot: QtBot) -> None:
+    from qbackground.tasker import TaskManagerProxy
+
+    proxy = TaskManagerProxy()
+    got: list[Task[Any]] = []
+    done: list[Task[Any]] = []
+    thread = threading.Thread(target=lambda: got.append(proxy.run_thread(f.echo, 5, when_done=done.append)))
+    thread.start()
+    thread.join()
+    assert proxy.manager.thread() is QApplication.instance().thread()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: done == got, timeout=10_000)
+    assert got[0].result()["args"] == (5,)

@@ -176,3 +176,20 @@ def worker_types(owner: QWidget) -> None:
     assert_type(worker.shutdown(timeout=1.0), bool)
     assert_type(worker.active_handlers(), list[BackgroundTaskHandler[Any]])
     worker.handle(object())  # type: ignore[arg-type]
+
+
+def tasker_types() -> None:
+    from qbackground import ExecutionContext
+    from qbackground.tasker import Task, task_mgr
+
+    def lines(context: ExecutionContext[Any], path: str) -> int:
+        return len(path)
+
+    async def fetch(context: ExecutionContext[Any], url: str) -> bytes:
+        return url.encode()
+
+    assert_type(task_mgr.run_thread(lines, "a.csv"), Task[int])
+    assert_type(task_mgr.run_process(lines, "a.csv", key="lines"), Task[int])
+    assert_type(task_mgr.add_coroutine(fetch, "http://example.com"), Task[bytes])
+    assert_type(task_mgr.run_thread(lines, "a.csv").result(), int)
+    task_mgr.run_thread(lines, when_done=3)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import logging
 import pickle
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 
@@ -18,6 +18,8 @@ from ._jobs import CoroutineJob, FunctionJob, _name
 from ._task import Task, WhenDone, WhenEvent
 
 __all__ = ["TaskManager"]
+
+R = TypeVar("R")
 
 _log = logging.getLogger("qbackground")
 
@@ -74,13 +76,13 @@ class TaskManager(QObject):
 
     def run_thread(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., R],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """Run ``func(context, *args, **kwargs)`` on a worker thread.
 
         ``key``: a running task with the same key is cancelled first. ``when_done(task)``
@@ -103,13 +105,13 @@ class TaskManager(QObject):
 
     def run_process(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., R],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """Run ``func(context, *args, **kwargs)`` in a worker process (no GIL).
 
         ``func`` and the arguments are pickled: ``func`` must be defined at module
@@ -145,13 +147,13 @@ class TaskManager(QObject):
 
     def add_coroutine(
         self,
-        coro: Callable[..., Coroutine[Any, Any, Any]],
+        coro: Callable[..., Coroutine[Any, Any, R]],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """Run ``await coro(context, *args, **kwargs)`` on qbackground's asyncio loop.
 
         Cancelling cancels the coroutine (``CancelledError`` at its next ``await``).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QThread, SignalInstance
@@ -14,6 +14,8 @@ from ._manager import TaskManager
 from ._task import Task, WhenDone, WhenEvent
 
 __all__ = ["TaskManagerProxy", "task_mgr"]
+
+R = TypeVar("R")
 
 
 class TaskManagerProxy:
@@ -69,13 +71,13 @@ class TaskManagerProxy:
 
     def add_coroutine(
         self,
-        coro: Callable[..., Coroutine[Any, Any, Any]],
+        coro: Callable[..., Coroutine[Any, Any, R]],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """See :meth:`TaskManager.add_coroutine`.
 
         Example::
@@ -88,13 +90,13 @@ class TaskManagerProxy:
 
     def run_thread(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., R],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """See :meth:`TaskManager.run_thread`.
 
         Example::
@@ -107,13 +109,13 @@ class TaskManagerProxy:
 
     def run_process(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., R],
         *args: Any,
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         **kwargs: Any,
-    ) -> Task[Any]:
+    ) -> Task[R]:
         """See :meth:`TaskManager.run_process`.
 
         Example::
