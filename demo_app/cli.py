@@ -77,8 +77,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--watchdog",
         metavar="SECONDS",
         type=_positive_seconds,
-        default=30.0,
-        help="fail an automatic run that has not finished after SECONDS (default: 30)",
+        default=120.0,
+        help="fail an automatic run that has not finished after SECONDS (default: 120)",
     )
     args = parser.parse_args(argv)
     return Options(smoke=args.smoke, screenshot=args.screenshot, page=args.page, watchdog=args.watchdog)

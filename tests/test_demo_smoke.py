@@ -31,9 +31,9 @@ from demo_app.smoke import (  # noqa: E402
     SmokeScript,
 )
 
-# Well above the demo's own 30 s watchdog (+10 s hard deadline): the demo must end by
+# Well above the demo's own 120 s watchdog (+10 s hard deadline): the demo must end by
 # itself first; this only stops a broken demo from hanging the suite.
-PROCESS_TIMEOUT = 90
+PROCESS_TIMEOUT = 180
 
 SMOKE_CHECKS = (
     # thread task: run to the end
@@ -107,6 +107,29 @@ SMOKE_CHECKS = (
     "asyncio: simulated downloads: the handler statuses are CANCELLED",
     "asyncio: simulated downloads: nothing is left running (no active handlers)",
     "asyncio: simulated downloads: no callback arrived after canceled()",
+    # progress flood, timeouts, owner window
+    "progress flood: qbackground: all 200,000 items arrived, in order",
+    "progress flood: qbackground: progress() calls were coalesced",
+    "progress flood: qbackground: the worst GUI stall was under 100 ms",
+    "progress flood: one signal per item: all 20,000 items arrived, in order",
+    "timeouts: handled: handle_timeout_exception() ran once, and done() never did",
+    "timeouts: unhandled: the worker emitted task_timed_out once",
+    "timeouts: in time: done() ran once, before the deadline",
+    "owner window: close: silent — no done(), canceled() or error callback",
+    "owner window: hide: hiding the window did not interrupt its task",
+    "owner window: reject: reject() finished the dialog and interrupted its task",
+    # progress dialogs
+    "progress dialogs: the progress window opened modal, without blocking the click",
+    "progress dialogs: Escape cancelled the import and closed its window",
+    "progress dialogs: failing: the message box explains what happened",
+    "progress dialogs: Cancel All cancelled every job",
+    # Dask, strict mode, task_mgr
+    "dask cluster: done() ran exactly once per task",
+    "dask cluster: the remote exception kept its type",
+    "dask cluster: no Dask worker process is left",
+    "strict mode: the error names the method (QLabel.setText())",
+    "task_mgr (rayforge api): starting 'words' again cancelled the running one",
+    "task_mgr (rayforge api): when_done ran once, 'canceled', once the worker process stopped it",
     # the worker afterwards
     "worker: no exception reached BackgroundWorker.unhandled_exception",
     "worker: every task thread, worker process and the asyncio loop stopped on shutdown()",

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from .base import Scenario
+from .dask_page import DaskPage
 from .dialogs import DialogsPage
 from .downloads import DownloadsPage, DownloadsRecord
 from .failing_task import FailingTaskPage
+from .flood import FloodPage
+from .owner import OwnerPage
 from .processes import PairRun, ProcessesPage
+from .strict import StrictPage
 from .task_page import RunRecord, TaskPage
+from .tasker_page import TaskerPage
 from .thread_task import ThreadTaskPage
+from .timeouts import TimeoutsPage
 
 __all__ = [
     "SCENARIOS",
+    "DaskPage",
     "DialogsPage",
     "DownloadsPage",
     "DownloadsRecord",
     "FailingTaskPage",
+    "FloodPage",
+    "OwnerPage",
     "PairRun",
     "ProcessesPage",
     "RunRecord",
     "Scenario",
+    "StrictPage",
     "TaskPage",
+    "TaskerPage",
     "ThreadTaskPage",
+    "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, DialogsPage)
+SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
 """Every page of the demo window, in order. Add new scenarios here."""

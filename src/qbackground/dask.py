@@ -79,8 +79,9 @@ class _Tracked:
 class DaskExecutor(Executor):
     """An executor that runs ``run()`` on a Dask ``distributed`` cluster.
 
-    ``client=None`` starts a ``LocalCluster`` of worker processes on 127.0.0.1 (no
-    dashboard, a temporary scratch folder); :meth:`close` stops it. A ``Client`` you pass
+    ``client=None`` starts a ``LocalCluster`` of worker processes on 127.0.0.1 (its
+    HTTP endpoints on a free loopback port, a temporary scratch folder); :meth:`close`
+    stops it. A ``Client`` you pass
     is used as given and never closed by this object.
 
     Example::
@@ -117,7 +118,9 @@ class DaskExecutor(Executor):
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    # A free loopback port: the scheduler serves HTTP (health, metrics, the
+                    # dashboard when bokeh is installed) even when told "None", on :8787.
+                    dashboard_address="127.0.0.1:0",
                     local_directory=self._scratch.name,
                 )
             client = _dist.Client(self._cluster)

@@ -1,0 +1,762 @@
+"""Scenario "Dask cluster": a ``LocalCluster`` started from the GUI, tasks running on it."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
+
+from ..dask_tasks import (
+    ChecksumError,
+    ClusterInfo,
+    ClusterSlot,
+    RowResult,
+    SquaresTask,
+    StartClusterTask,
+    StopClusterTask,
+    squares_total,
+)
+from ..smoke import SmokeContext, SmokeScript
+from .base import Scenario
+from .widgets import log_box, selectable, sized_buttons, status_label
+
+if TYPE_CHECKING:
+    from qbackground.dask import DaskExecutor
+
+__all__ = ["DaskPage", "DaskRow", "RowRecord"]
+
+_IDLE_TEXT = "—"
+_COLOURS = {"done": "#1b7f3b", "canceled": "#a15c00", "failed": "#b3261e"}
+
+DASK_AVAILABLE = importlib.util.find_spec("distributed") is not None
+"""Whether ``distributed`` (the ``dask`` extra) is installed; the page says so if not."""
+
+
+@dataclass(frozen=True)
+class DaskRow:
+    """One task row of the page: what its :class:`~demo_app.dask_tasks.SquaresTask` does."""
+
+    label: str
+    steps: int
+    fail_at: int | None = None
+
+
+@dataclass
+class RowRecord:
+    """What reached the page for one row during one run; the smoke test reads it."""
+
+    steps: int
+    items: list[int] = field(default_factory=list)
+    progress_calls: int = 0
+    fraction: float = 0.0
+    terminal: list[str] = field(default_factory=list)
+    """Names of the terminal callbacks that ran, in order (exactly one expected)."""
+    result: RowResult | None = None
+    error: BaseException | None = None
+    late_callbacks: int = 0
+    """Progress, message or fraction callbacks that arrived after the terminal one."""
+
+
+class DaskPage(Scenario):
+    """Starts a ``DaskExecutor()`` without freezing the GUI and runs tasks on its cluster.
+
+    The cluster is created on a worker thread (:class:`~demo_app.dask_tasks.StartClusterTask`)
+    and handed to the page in ``done()``; :class:`~demo_app.dask_tasks.SquaresTask`\\ s then
+    run on it with ``worker.handle(task, executor=dask_executor)``. Stop cluster closes it
+    on a thread too; quitting the application closes it as well.
+    """
+
+    title = "Dask cluster"
+    name = "dask"
+    summary = (
+        "<code>DaskExecutor()</code> starts a <code>LocalCluster</code> on 127.0.0.1 (on a worker "
+        "thread: the window stays live). Tasks run on it with <code>worker.handle(task, "
+        "executor=dask_executor)</code>; progress, Cancel and errors — with their type and remote "
+        "traceback — cross the cluster."
+    )
+
+    rows = (
+        DaskRow("Task 1 · 30 steps", 30),
+        DaskRow("Task 2 · 45 steps", 45),
+        DaskRow("Task 3 · 60 steps", 60),
+        DaskRow("Failing · raises at step 12", 40, fail_at=12),
+    )
+    """The page's task rows; the last one fails on purpose."""
+    step_seconds = 0.02
+    n_workers = 2
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.executor: DaskExecutor | None = None
+        """The running cluster's executor (None while stopped)."""
+        self.info: ClusterInfo | None = None
+        """Where the running cluster listens."""
+        self.state = "stopped" if DASK_AVAILABLE else "unavailable"
+        """``"stopped"``, ``"starting"``, ``"running"``, ``"stopping"`` or ``"unavailable"``."""
+        self.handlers: dict[int, BackgroundTaskHandler[RowResult]] = {}
+        """The latest handler per row."""
+        self.records: dict[int, RowRecord] = {}
+        """The latest run's record per row."""
+        self.cluster_error: BaseException | None = None
+        self._slot = ClusterSlot()
+        self._cluster_handler: BackgroundTaskHandler[Any] | None = None
+        self._state_since = monotonic()
+        self._started_at = monotonic()
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(100)
+        self._ticker.timeout.connect(self._show_cluster_state)
+        self._build()
+        self._refresh()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.close_cluster_now)
+
+    # -- widgets -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        cluster_box = QGroupBox("Cluster")
+        cluster_layout = QVBoxLayout(cluster_box)
+        cluster_layout.setSpacing(4)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start cluster")
+        self.start_button.setDefault(True)
+        self.start_button.setToolTip(f"DaskExecutor(n_workers={self.n_workers}), created on a worker thread")
+        self.start_button.clicked.connect(self.start_cluster)
+        self.stop_button = QPushButton("Stop cluster")
+        self.stop_button.setToolTip("DaskExecutor.close() on a worker thread: the cluster and its processes")
+        self.stop_button.clicked.connect(self.stop_cluster)
+        for button in sized_buttons((self.start_button, self.stop_button)):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.cluster_label = status_label()
+        buttons.addWidget(self.cluster_label)
+        cluster_layout.addLayout(buttons)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setVerticalSpacing(2)
+        self.scheduler_label = QLabel(_IDLE_TEXT)
+        self.workers_label = QLabel(_IDLE_TEXT)
+        self.dashboard_label = QLabel(_IDLE_TEXT)
+        selectable((self.scheduler_label, self.workers_label))
+        self.dashboard_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.dashboard_label.setOpenExternalLinks(True)
+        self.scheduler_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        scheduler_row = QHBoxLayout()
+        scheduler_row.setSpacing(6)
+        scheduler_row.addWidget(self.scheduler_label)
+        scheduler_row.addSpacing(24)
+        scheduler_row.addWidget(QLabel("Dashboard:"))
+        scheduler_row.addWidget(self.dashboard_label)
+        scheduler_row.addStretch(1)
+        form.addRow("Scheduler:", scheduler_row)
+        form.addRow("Workers:", self.workers_label)
+        cluster_layout.addLayout(form)
+        self.body.addWidget(cluster_box)
+
+        tasks_box = QGroupBox("Tasks on the cluster")
+        tasks_layout = QVBoxLayout(tasks_box)
+        tasks_layout.setSpacing(4)
+        task_buttons = QHBoxLayout()
+        self.run_button = QPushButton(f"Run {len(self.rows) - 1} tasks")
+        self.run_button.setToolTip("Three SquaresTasks at once; the cluster has two single-threaded workers")
+        self.run_button.clicked.connect(self.run_tasks)
+        self.fail_button = QPushButton("Run the failing task")
+        self.fail_button.setToolTip("run() raises ChecksumError on a Dask worker")
+        self.fail_button.clicked.connect(self.run_failing)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("handler.cancel() on every running task")
+        self.cancel_button.clicked.connect(self.cancel_tasks)
+        for button in sized_buttons((self.run_button, self.fail_button, self.cancel_button)):
+            task_buttons.addWidget(button)
+        task_buttons.addStretch(1)
+        self.tasks_label = status_label()
+        task_buttons.addWidget(self.tasks_label)
+        tasks_layout.addLayout(task_buttons)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(2)
+        self.bars: list[QProgressBar] = []
+        self.row_labels: list[QLabel] = []
+        for index, row in enumerate(self.rows):
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setValue(0)
+            bar.setFormat("%p %")
+            message = QLabel(_IDLE_TEXT)
+            message.setMinimumWidth(250)
+            grid.addWidget(QLabel(row.label), index, 0)
+            grid.addWidget(bar, index, 1)
+            grid.addWidget(message, index, 2)
+            self.bars.append(bar)
+            self.row_labels.append(message)
+        grid.setColumnStretch(1, 1)
+        tasks_layout.addLayout(grid)
+        self.body.addWidget(tasks_box)
+
+        self.tabs = QTabWidget()
+        log_group, self.log = log_box("", "Start the cluster, then run tasks: their callbacks appear here.")
+        _frameless(log_group)
+        self.tabs.addTab(log_group, "Callback log")
+        error_page = QWidget()
+        error_layout = QVBoxLayout(error_page)
+        error_layout.setContentsMargins(6, 4, 6, 0)
+        error_layout.setSpacing(4)
+        self.error_label = QLabel("No remote error yet: run the failing task.")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        error_layout.addWidget(self.error_label)
+        traceback_group, self.traceback_view = log_box(
+            "", "The traceback from the Dask worker (the exception's __cause__) appears here."
+        )
+        self.traceback_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        _frameless(traceback_group)
+        error_layout.addWidget(traceback_group, 1)
+        self.tabs.addTab(error_page, "Remote error")
+        self.body.addWidget(self.tabs, 1)
+
+    # -- user actions ----------------------------------------------------------------
+
+    def start_cluster(self) -> None:
+        """Create the ``DaskExecutor`` on a worker thread (the Start cluster button)."""
+        if self.state != "stopped":
+            return
+        self.cluster_error = None
+        self._new_log_section()
+        self._set_state("starting")
+        task = StartClusterTask(self, self._slot, n_workers=self.n_workers, owner=self)
+        handler = background_worker().handle(task)
+        self._cluster_handler = handler
+        try:
+            handler.execute()
+        except QBackgroundError as exc:
+            self.on_cluster_failed(exc)
+            return
+        self._log("StartClusterTask.execute(): DaskExecutor() is being created on a worker thread")
+
+    def stop_cluster(self) -> None:
+        """Cancel the running tasks, then close the executor on a worker thread."""
+        executor = self.executor
+        if self.state != "running" or executor is None:
+            return
+        self.cancel_tasks()
+        self._set_state("stopping")
+        self.executor = None
+        handler = background_worker().handle(StopClusterTask(self, executor, owner=self))
+        self._cluster_handler = handler
+        try:
+            handler.execute()
+        except QBackgroundError as exc:
+            executor.close()
+            self.on_cluster_failed(exc)
+            return
+        self._log("StopClusterTask.execute(): closing the cluster on a worker thread")
+
+    def run_tasks(self) -> None:
+        """Start every row but the failing one (the Run button)."""
+        self._run_rows([index for index, row in enumerate(self.rows) if row.fail_at is None])
+
+    def run_failing(self) -> None:
+        """Start the failing row (the Run the failing task button)."""
+        self._run_rows([index for index, row in enumerate(self.rows) if row.fail_at is not None])
+
+    def cancel_tasks(self) -> None:
+        """Cancel every running task (the Cancel button); ``canceled()`` runs inside."""
+        alive = {index: handler for index, handler in self.handlers.items() if handler.is_alive()}
+        if not alive:
+            return
+        self._log(f"Cancel clicked: cancel() on {len(alive)} tasks")
+        results = {index + 1: handler.cancel() for index, handler in alive.items()}
+        self._log(f"cancel() returned {results} (task: accepted)")
+        self._refresh()
+
+    def close_cluster_now(self) -> None:
+        """Close the cluster synchronously (application exit); later starts are refused."""
+        executors = [self.executor, self._slot.close()]
+        self.executor = None
+        for executor in executors:
+            if executor is not None:
+                executor.close(timeout=5)
+        if self.state in ("running", "starting"):
+            self.state = "stopped"
+
+    def is_idle(self) -> bool:
+        return self.state in ("stopped", "running", "unavailable") and not self._any_alive()
+
+    # -- running ---------------------------------------------------------------------
+
+    def _run_rows(self, indexes: list[int]) -> None:
+        executor = self.executor
+        if executor is None or self.state != "running":
+            return
+        if any(index in self._busy_rows() for index in indexes):
+            return
+        self._new_log_section()
+        for index in indexes:
+            row = self.rows[index]
+            self.records[index] = RowRecord(row.steps)
+            self.bars[index].setValue(0)
+            self._set_row_text(index, "queued on the cluster…", None)
+            task = SquaresTask(
+                self, row=index, steps=row.steps, step_seconds=self.step_seconds, fail_at=row.fail_at, owner=self
+            )
+            handler = background_worker().handle(task, executor=executor)
+            try:
+                handler.execute()
+            except QBackgroundError as exc:
+                self._log(f"task {index + 1}: execute() raised {type(exc).__name__}: {exc}")
+                self._set_row_text(index, f"could not start: {exc}", "failed")
+                continue
+            self.handlers[index] = handler
+        started = ", ".join(str(index + 1) for index in indexes if index in self.handlers)
+        self._log(f"submitted task {started} to {executor.client.scheduler.address}")
+        self._refresh()
+
+    # -- ClusterView: the cluster tasks' callbacks, on the GUI thread --------------------------
+
+    def on_cluster_message(self, message: str) -> None:
+        self._log(f"StartClusterTask: {message}")
+
+    def on_cluster_started(self, info: ClusterInfo) -> None:
+        executor = self._slot.take()
+        if executor is None:  # closed meanwhile (app exit)
+            return
+        self.executor = executor
+        self.info = info
+        self._log(f"done(): cluster ready after {info.seconds:.2f} s — scheduler {info.scheduler}")
+        for address in info.workers:
+            self._log(f"  worker {address}")
+        self._set_state("running")
+
+    def on_cluster_stopped(self, seconds: float) -> None:
+        self.info = None
+        self._log(f"done(): cluster closed in {seconds:.2f} s")
+        self._set_state("stopped")
+
+    def on_cluster_failed(self, exc: BaseException) -> bool:
+        self.cluster_error = exc
+        self._log(f"handle_exception({type(exc).__name__}: {exc})")
+        leftover = self._slot.take()
+        if leftover is not None:
+            leftover.close()
+        self.executor = None
+        self.info = None
+        self._set_state("stopped")
+        self.cluster_label.setText(f"Failed: {type(exc).__name__}")
+        return True
+
+    # -- DaskView: the SquaresTask callbacks, on the GUI thread -----------------------------
+
+    def on_row_progress(self, row: int, changes: list[int]) -> None:
+        record = self._record(row)
+        record.progress_calls += 1
+        record.items.extend(changes)
+
+    def on_row_fraction(self, row: int, fraction: float) -> None:
+        record = self._record(row)
+        record.fraction = fraction
+        self.bars[row].setValue(round(fraction * 100))
+
+    def on_row_message(self, row: int, message: str) -> None:
+        self._record(row)
+        self._set_row_text(row, message, None)
+
+    def on_row_done(self, row: int, result: RowResult) -> None:
+        record = self._record(row, terminal="done")
+        record.result = result
+        self._log(
+            f"task {row + 1}: done(Σ = {result.total:,}) — {len(record.items)} steps in "
+            f"{record.progress_calls} progress() calls; ran {result.seconds:.2f} s on {result.worker}"
+        )
+        self._set_row_text(row, f"done: Σ = {result.total:,} on pid {result.pid}", "done")
+        self._refresh()
+
+    def on_row_canceled(self, row: int) -> None:
+        record = self._record(row, terminal="canceled")
+        step = record.items[-1] if record.items else 0
+        self._log(f"task {row + 1}: canceled() at step {step}")
+        self._set_row_text(row, f"cancelled at step {step}", "canceled")
+        self._refresh()
+
+    def on_row_failed(self, row: int, exc: BaseException) -> bool:
+        record = self._record(row, terminal="handle_exception")
+        record.error = exc
+        cause = exc.__cause__
+        self._log(f"task {row + 1}: handle_exception({type(exc).__module__}.{type(exc).__name__}) → True")
+        self._set_row_text(row, f"failed: {type(exc).__name__}", "failed")
+        self.error_label.setText(f"<b>{type(exc).__module__}.{type(exc).__name__}</b>: {exc}")
+        self.error_label.setToolTip(
+            f"raised on a Dask worker; below is its __cause__ "
+            f"({type(cause).__name__ if cause is not None else 'none'}): the remote traceback"
+        )
+        self.traceback_view.setPlainText(str(cause).rstrip() if cause is not None else "(no remote traceback)")
+        scroll = self.traceback_view.verticalScrollBar()
+        scroll.setValue(scroll.maximum())  # the frames nearest the raise
+        self.tabs.setCurrentIndex(1)
+        self._refresh()
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _record(self, row: int, terminal: str | None = None) -> RowRecord:
+        record = self.records.setdefault(row, RowRecord(self.rows[row].steps))
+        if record.terminal:
+            record.late_callbacks += 1
+        if terminal is not None:
+            record.terminal.append(terminal)
+        return record
+
+    def _busy_rows(self) -> list[int]:
+        """Rows executed whose terminal callback has not run yet (the handler's status is
+        decided a little before its callback runs on the GUI thread)."""
+        return [
+            index
+            for index, handler in self.handlers.items()
+            if not self.records[index].terminal and handler.status is not TaskStatus.INTERRUPTED
+        ]
+
+    def _any_alive(self) -> bool:
+        cluster_busy = self._cluster_handler is not None and self._cluster_handler.is_alive()
+        return cluster_busy or bool(self._busy_rows())
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self._state_since = monotonic()
+        if state in ("starting", "stopping"):
+            self._ticker.start()
+        else:
+            self._ticker.stop()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Enable the buttons that make sense now and show the state."""
+        if not shiboken6.isValid(self):
+            return
+        running = self.state == "running"
+        alive = self._busy_rows()
+        self.start_button.setEnabled(self.state == "stopped")
+        self.stop_button.setEnabled(running)
+        normal = [index for index, row in enumerate(self.rows) if row.fail_at is None]
+        self.run_button.setEnabled(running and not any(index in alive for index in normal))
+        self.fail_button.setEnabled(running and not any(index not in normal for index in alive))
+        self.cancel_button.setEnabled(bool(alive))
+        if alive:
+            self.tasks_label.setText(f"{len(alive)} running on the cluster")
+        elif running:
+            self.tasks_label.setText("Idle")
+        else:
+            self.tasks_label.setText("Start the cluster first" if DASK_AVAILABLE else "")
+        self._show_cluster_state()
+
+    def _show_cluster_state(self) -> None:
+        since = monotonic() - self._state_since
+        info = self.info
+        if self.state == "unavailable":
+            text = "Not installed"
+            self.scheduler_label.setText("distributed is not installed: pip install -e '.[dask]'")
+        elif self.state == "starting":
+            text = f"Starting {self.n_workers} worker processes… {since:.1f} s"
+        elif self.state == "stopping":
+            text = f"Stopping… {since:.1f} s"
+        elif self.state == "running" and info is not None:
+            text = f"Running · started in {info.seconds:.2f} s"
+        else:
+            text = "Stopped"
+        self.cluster_label.setText(text)
+        if self.state == "unavailable":
+            return
+        if info is None:
+            self.scheduler_label.setText(_IDLE_TEXT)
+            self.workers_label.setText(_IDLE_TEXT)
+            self.dashboard_label.setText(_IDLE_TEXT)
+            return
+        self.scheduler_label.setText(info.scheduler)
+        self.workers_label.setText(f"{len(info.workers)} processes, one thread each: " + ", ".join(info.workers))
+        if info.http is None:
+            self.dashboard_label.setText("disabled")
+        else:
+            link = f"{info.http}/info/main/workers.html"
+            self.dashboard_label.setText(
+                f'disabled · <a href="{link}">scheduler info</a>'
+            )
+            self.dashboard_label.setToolTip(
+                f"DaskExecutor passes dashboard_address=None: no Bokeh dashboard, but the scheduler "
+                f"still serves /health, /metrics and its info pages: {link}"
+            )
+
+    def _set_row_text(self, row: int, text: str, kind: str | None) -> None:
+        label = self.row_labels[row]
+        label.setText(text)
+        colour = _COLOURS.get(kind or "")
+        label.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "")
+
+    def _new_log_section(self) -> None:
+        self._started_at = monotonic()
+        if self.log.toPlainText():
+            self.log.appendPlainText("")
+
+    def _log(self, text: str) -> None:
+        if shiboken6.isValid(self.log):
+            self.log.appendPlainText(f"{monotonic() - self._started_at:6.2f} s  {text}")
+
+    # -- screenshot ---------------------------------------------------------------------------
+
+    def prepare_screenshot(self, ctx: SmokeContext) -> SmokeScript:
+        """Start the cluster, let the failing task fail, then catch the others mid-way."""
+        if not DASK_AVAILABLE:
+            return
+        self.start_button.click()
+        yield ctx.wait_until(lambda: self.state == "running", "the cluster runs", timeout=40)
+        self.fail_button.click()
+        yield ctx.wait_until(self.is_idle, "the failing task failed", timeout=20)
+        self.run_button.click()
+        yield ctx.wait_until(lambda: self.bars[0].value() >= 60, "task 1 is 60 % done", timeout=20)
+
+    def finish_screenshot(self, ctx: SmokeContext) -> SmokeScript:
+        """Cancel the tasks and stop the cluster."""
+        if not DASK_AVAILABLE:
+            return
+        self.cancel_tasks()
+        self.stop_button.click()
+        yield ctx.wait_until(lambda: self.state == "stopped" and self.is_idle(), "the cluster stopped", timeout=20)
+
+    # -- smoke test ---------------------------------------------------------------------------
+
+    def smoke(self, ctx: SmokeContext) -> SmokeScript:
+        if not DASK_AVAILABLE:
+            ctx.check(
+                not self.start_button.isEnabled() and "not installed" in self.scheduler_label.text(),
+                "distributed is not installed: the page says so and Start cluster is disabled",
+            )
+            return
+        yield from self._smoke_start(ctx)
+        yield from self._smoke_run(ctx)
+        yield from self._smoke_cancel(ctx)
+        yield from self._smoke_fail(ctx)
+        yield from self._smoke_stop(ctx)
+
+    def _smoke_start(self, ctx: SmokeContext) -> SmokeScript:
+        ctx.check(
+            self.state == "stopped" and self.start_button.isEnabled() and not self.run_button.isEnabled(),
+            "the page starts with no cluster (Start cluster enabled, Run disabled)",
+        )
+        clicked = monotonic()
+        self.start_button.click()
+        click_seconds = monotonic() - clicked
+        ctx.check(
+            self.state == "starting" and click_seconds < 0.25,
+            "Start cluster returned at once: the cluster is created on a worker thread",
+            f"state {self.state}, the click took {click_seconds:.3f} s",
+        )
+        texts: set[str] = set()
+
+        def started() -> bool:
+            texts.add(self.cluster_label.text())
+            return self.state != "starting"
+
+        yield ctx.wait_until(started, "the cluster started", timeout=40)
+        info = self.info
+        ctx.check(
+            self.state == "running" and self.executor is not None and info is not None,
+            "done() handed the DaskExecutor to the page",
+            f"state {self.state}, error {self.cluster_error!r}",
+        )
+        assert info is not None
+        ctx.check(
+            len(texts) >= 3,
+            "the GUI stayed live while the cluster started (the elapsed-time label kept ticking)",
+            f"{len(texts)} distinct texts: {sorted(texts)}",
+        )
+        ctx.check(
+            info.scheduler.startswith("tcp://127.0.0.1:") and len(info.workers) == self.n_workers,
+            f"the scheduler listens on loopback with {self.n_workers} workers",
+            f"{info.scheduler}, workers {info.workers}",
+        )
+        ctx.check(
+            "disabled" in self.dashboard_label.text() and info.scheduler in self.scheduler_label.text(),
+            "the page shows the scheduler's address and that the dashboard is disabled",
+            f"{self.scheduler_label.text()!r}, {self.dashboard_label.text()!r}",
+        )
+
+    def _smoke_run(self, ctx: SmokeContext) -> SmokeScript:
+        self.run_button.click()
+        normal = [index for index, row in enumerate(self.rows) if row.fail_at is None]
+        ctx.check(
+            all(self.handlers[index].is_alive() for index in normal) and self.cancel_button.isEnabled(),
+            f"Run started {len(normal)} tasks on the cluster (Cancel enabled)",
+        )
+        yield ctx.wait_until(self.is_idle, "the tasks finished", timeout=30)
+        records = [self.records[index] for index in normal]
+        ctx.check(
+            all(record.terminal == ["done"] for record in records),
+            "done() ran exactly once per task",
+            f"{[record.terminal for record in records]}",
+        )
+        ctx.check(
+            all(record.items == list(range(1, record.steps + 1)) for record in records),
+            "progress() received every published step, in order",
+            f"{[(len(record.items), record.items[-1:]) for record in records]}",
+        )
+        ctx.check(
+            all(0 < record.progress_calls < len(record.items) for record in records),
+            "progress() calls were coalesced (batched on the Dask worker)",
+            f"{[(record.progress_calls, len(record.items)) for record in records]}",
+        )
+        ctx.check(
+            all(record.fraction == 1.0 for record in records)
+            and all(self.bars[index].value() == 100 for index in normal),
+            "every progress bar reached 100 % (set_progress() from the cluster)",
+            f"{[self.bars[index].value() for index in normal]}",
+        )
+        ctx.check(
+            all(
+                record.result is not None and record.result.total == squares_total(record.steps)
+                for record in records
+            ),
+            "every result is right (the sum of squares)",
+            f"{[record.result for record in records]}",
+        )
+        info = self.info
+        ran_on = {record.result.worker for record in records if record.result is not None}
+        pids = {record.result.pid for record in records if record.result is not None}
+        ctx.check(
+            info is not None and ran_on <= set(info.workers) and os.getpid() not in pids,
+            "the tasks ran on the cluster's worker processes, not in this process",
+            f"workers {sorted(ran_on)}, pids {sorted(pids)}, this process {os.getpid()}",
+        )
+        ctx.check(
+            all(self.handlers[index].status is TaskStatus.DONE for index in normal),
+            "the handler statuses are DONE",
+            f"{[self.handlers[index].status.name for index in normal]}",
+        )
+
+    def _smoke_cancel(self, ctx: SmokeContext) -> SmokeScript:
+        self.run_button.click()
+        last = max(index for index, row in enumerate(self.rows) if row.fail_at is None)
+        yield ctx.wait_until(lambda: self.bars[0].value() >= 20, "task 1 shows 20 %", timeout=20)
+        self.cancel_button.click()
+        normal = [index for index, row in enumerate(self.rows) if row.fail_at is None]
+        records = [self.records[index] for index in normal]
+        ctx.check(
+            all(record.terminal == ["canceled"] for record in records),
+            "Cancel ran canceled() exactly once per task, at once",
+            f"{[record.terminal for record in records]}",
+        )
+        ctx.check(
+            all(self.handlers[index].status is TaskStatus.CANCELLED for index in normal),
+            "the handler statuses are CANCELLED",
+            f"{[self.handlers[index].status.name for index in normal]}",
+        )
+        bars_at_cancel = [bar.value() for bar in self.bars]
+        ctx.check(
+            20 <= bars_at_cancel[0] < 100 and bars_at_cancel[last] < 100,
+            "the tasks stopped part way",
+            f"{bars_at_cancel}",
+        )
+        ctx.check(self.is_idle() and self.run_button.isEnabled(), "after Cancel the UI is idle again")
+        yield ctx.pause(0.6, "late callbacks had time to arrive (the remote cancel watcher polls)")
+        ctx.check(
+            all(record.late_callbacks == 0 and record.terminal == ["canceled"] for record in records),
+            "no callback arrived after canceled()",
+            f"{[(record.late_callbacks, record.terminal) for record in records]}",
+        )
+        ctx.check(
+            [bar.value() for bar in self.bars] == bars_at_cancel,
+            "the progress bars did not move after canceled()",
+            f"{bars_at_cancel} → {[bar.value() for bar in self.bars]}",
+        )
+
+    def _smoke_fail(self, ctx: SmokeContext) -> SmokeScript:
+        index = next(index for index, row in enumerate(self.rows) if row.fail_at is not None)
+        row = self.rows[index]
+        assert row.fail_at is not None
+        self.fail_button.click()
+        yield ctx.wait_until(self.is_idle, "the failing task ended", timeout=20)
+        record = self.records[index]
+        ctx.check(
+            record.terminal == ["handle_exception"],
+            "after the cancel, the same cluster runs the next task; handle_exception() ran once",
+            f"terminal {record.terminal}",
+        )
+        ctx.check(
+            isinstance(record.error, ChecksumError),
+            "the remote exception kept its type (demo_app.dask_tasks.ChecksumError)",
+            repr(record.error),
+        )
+        cause = record.error.__cause__ if record.error is not None else None
+        remote = str(cause) if cause is not None else ""
+        ctx.check(
+            "dask_tasks.py" in remote and "_fail" in remote and "ChecksumError" in remote,
+            "its __cause__ carries the remote traceback (frames from the Dask worker)",
+            remote[-300:],
+        )
+        ctx.check(
+            "ChecksumError" in self.error_label.text() and "_fail" in self.traceback_view.toPlainText()
+            and self.tabs.currentIndex() == 1,
+            "the page shows the exception type and the remote traceback",
+            self.error_label.text(),
+        )
+        ctx.check(
+            record.items == list(range(1, row.fail_at)),
+            "every step published before the error arrived first, in order",
+            f"{len(record.items)} items, last {record.items[-1:]}",
+        )
+        ctx.check(
+            self.handlers[index].status is TaskStatus.FAILED,
+            "the handler status is FAILED",
+            self.handlers[index].status.name,
+        )
+
+    def _smoke_stop(self, ctx: SmokeContext) -> SmokeScript:
+        self.stop_button.click()
+        ctx.check(self.state == "stopping" and not self.stop_button.isEnabled(), "Stop cluster started closing it")
+        yield ctx.wait_until(lambda: self.state != "stopping", "the cluster stopped", timeout=20)
+        ctx.check(
+            self.state == "stopped" and self.executor is None and self.start_button.isEnabled(),
+            "the cluster stopped (Start cluster enabled again, Run disabled)",
+            f"state {self.state}, error {self.cluster_error!r}",
+        )
+        yield ctx.wait_until(lambda: not _dask_children(), "the Dask worker processes exited", timeout=10)
+        ctx.check(not _dask_children(), "no Dask worker process is left")
+        ctx.check(
+            not any(handler.is_alive() for handler in self.handlers.values()),
+            "no task of the page is left running",
+        )
+
+
+def _frameless(box: QGroupBox) -> None:
+    """A :func:`log_box` shown inside a tab: no frame, no title, no margins."""
+    box.setFlat(True)
+    layout = box.layout()
+    if layout is not None:
+        layout.setContentsMargins(0, 0, 0, 0)
+
+
+def _dask_children() -> list[multiprocessing.process.BaseProcess]:
+    """This process's children that Dask started (its nannies' worker processes)."""
+    return [child for child in multiprocessing.active_children() if "Dask" in (child.name or "")]
+
