@@ -35,6 +35,7 @@ from . import (  # noqa: E402
     timeout_delivery,
 )
 from ._harness import Settings, application  # noqa: E402
+from ._plots import write_plots  # noqa: E402
 from ._report import Table, environment_line, render  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[Settings], Table | list[Table]]] = {
@@ -108,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.write_text(document, encoding="utf-8")
     print(document)
     print(f"wrote {output}", file=sys.stderr)
+    if not settings.quick and not args.scenario:
+        # A full run of everything: refresh the charts of the performance page.
+        for path in write_plots(tables, _HERE.parent / "docs" / "images"):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

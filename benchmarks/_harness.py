@@ -354,3 +354,6 @@ def settle(limit: float = 30.0) -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
     gc.collect()
+    # Earlier scenarios leave a large heap; freeze it so the collector does not rescan
+    # it during the next measurement (each scenario is then measured as if run alone).
+    gc.freeze()

@@ -47,3 +47,30 @@ def test_quick_benchmark_writes_every_table(tmp_path: Path) -> None:
         rows = [line for line in table.splitlines() if line.startswith(("| qbackground |", "| qbackground ("))]
         assert header.endswith("| target | result |")
         assert rows, f"no qbackground row in:\n{table}"
+
+
+def test_charts_show_each_rows_headline_number() -> None:
+    import xml.etree.ElementTree as ET
+
+    from benchmarks._plots import chart_svg
+    from benchmarks._report import Row, Table
+
+    table = Table(
+        title="2. Round trip",
+        description="",
+        columns=["mode", "throughput median (worst)"],
+        rows=[
+            Row("qbackground", ["GUI", "64,547 tasks/s (60,000 tasks/s)"]),
+            Row("superqt", ["GUI", "1,558 tasks/s"]),
+            Row("raw QThreadPool", ["GUI", "n/a"]),
+        ],
+    )
+    svg = chart_svg(table)
+    assert svg is not None
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "throughput median (tasks/s); higher is better" in texts
+    assert "64,547 tasks/s" in texts and "1,558 tasks/s" in texts and "n/a" not in texts
+    widths = [float(r.get("width", 0)) for r in root.iter("{http://www.w3.org/2000/svg}rect")][1:]
+    assert len(widths) == 2 and widths[0] > 40 * widths[1] > 0
+    assert chart_svg(Table(title="x", description="", columns=["a"], rows=[Row("p", ["text"])])) is None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from threading import get_ident
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future
 from functools import partial
@@ -197,7 +198,7 @@ class BackgroundTaskHandler(Generic[V]):
             handler.execute()
         """
         worker = self._worker
-        if not worker._dispatcher.is_gui_thread():
+        if get_ident() != worker._dispatcher.gui_ident:
             raise IllegalConcurrentAccessError(
                 "BackgroundTaskHandler.execute() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"

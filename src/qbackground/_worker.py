@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from threading import get_ident
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -158,6 +159,7 @@ class BackgroundWorker(QObject):
             "asyncio": self._asyncio,
         }
         self._alive: set[BackgroundTaskHandler[Any]] = set()
+        self._task_kinds: dict[type, bool] = {}  # see handle()
         # tasks_changed is coalesced: the first change of a frame arms this timer, its
         # timeout emits once for everything that changed meanwhile.
         self._activity_due = False
@@ -265,24 +267,19 @@ class BackgroundWorker(QObject):
             handler = worker.handle(MyTask())
             handler.execute()
         """
-        if not self._dispatcher.is_gui_thread():
+        if get_ident() != self._dispatcher.gui_ident:
             raise IllegalConcurrentAccessError(
                 "BackgroundWorker.handle() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
             )
-        if not isinstance(task, TaskBase):
-            if isinstance(task, type) and issubclass(task, TaskBase):
-                raise TypeError(
-                    f"handle() takes a task instance, not the class {task.__name__}: "
-                    f"write handle({task.__name__}(...))"
-                )
-            raise TypeError(
-                f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
-                "subclass BackgroundTask (or AsyncBackgroundTask) and implement run(lifecycle)"
-            )
+        # Whether the task's class is async, checked once per class: ABC isinstance()
+        # checks cost about a microsecond each on this hot path.
+        is_async = self._task_kinds.get(type(task))
+        if is_async is None:
+            is_async = self._task_kind(task)
         if executor is None:
             # The default is always the right kind: no check_task() needed.
-            runner: Executor = self._asyncio if isinstance(task, AsyncBackgroundTask) else self._threads
+            runner: Executor = self._asyncio if is_async else self._threads
         else:
             runner = self._executor_for(executor)
             runner.check_task(task)
@@ -298,6 +295,23 @@ class BackgroundWorker(QObject):
                 f"not {type(params).__name__}"
             )
         return BackgroundTaskHandler(self, task, runner, frozen)
+
+    def _task_kind(self, task: object) -> bool:
+        """Validate ``task`` (TypeError if it is not one); True for an async task."""
+        if not isinstance(task, TaskBase):
+            if isinstance(task, type) and issubclass(task, TaskBase):
+                raise TypeError(
+                    f"handle() takes a task instance, not the class {task.__name__}: "
+                    f"write handle({task.__name__}(...))"
+                )
+            raise TypeError(
+                f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
+                "subclass BackgroundTask (or AsyncBackgroundTask) and implement run(lifecycle)"
+            )
+        if len(self._task_kinds) > 4096:  # classes made on the fly: keep it bounded
+            self._task_kinds.clear()
+        is_async = self._task_kinds[type(task)] = isinstance(task, AsyncBackgroundTask)
+        return is_async
 
     def get_ui_accessor(self, owner: QWidget | None = None) -> UIAccessor:
         """A :class:`UIAccessor` for code on other threads; bound to ``owner`` if given.

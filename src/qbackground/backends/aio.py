@@ -92,7 +92,9 @@ class AsyncioExecutor(Executor):
         return len(self._tasks)
 
     def submit(self, job: Any) -> None:
-        loop = self._ensure_loop()
+        loop = self._loop
+        if loop is None or self._closed:  # first use, or shut down (raises): take the lock
+            loop = self._ensure_loop()
         self._incoming.append(job)
         # Same hand-off as the GUI dispatcher: append, then test the flag; the loop
         # clears the flag before it drains, so no job is left without a wake-up.
