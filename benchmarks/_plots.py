@@ -20,8 +20,6 @@ __all__ = ["chart_svg", "write_plots"]
 _NUMBER = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(ns|µs|us|ms|s|x|tasks/s)?\b")
 _TO_MS = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1000.0}
 
-_WIDTH = 720
-_LABEL = 300
 _BAR = 22
 _GAP = 8
 _TOP = 44
@@ -73,13 +71,16 @@ def chart_svg(table: Table) -> str | None:
     if len(bars) < 2:
         return None
     top = max(value for _, _, value, _ in bars) or 1.0
+    # About 7.5 px per character at 13 px: wide enough for the longest label.
+    label_width = max(160, round(max(len(label) for _, label, _, _ in bars) * 7.5) + 16)
+    width = max(round(len(table.title) * 8) + 16, label_width + 420)  # the title is bold
     heading = re.sub(r"\s*\(.*\)$", "", table.columns[index])  # "wall time median (worst)"
     height = _TOP + len(bars) * (_BAR + _GAP) + 24
-    span = _WIDTH - _LABEL - 110
+    span = width - label_width - 110
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" font-family="sans-serif" font-size="13">',
-        f'<rect width="{_WIDTH}" height="{height}" fill="white"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="8" y="20" font-weight="bold">{escape(table.title)}</text>',
         f'<text x="8" y="36" fill="#555">{escape(heading)}'
         f'{" (" + unit + ")" if unit else ""}; '
@@ -87,11 +88,11 @@ def chart_svg(table: Table) -> str | None:
     ]
     for i, (peer, label, value, text) in enumerate(bars):
         y = _TOP + i * (_BAR + _GAP)
-        width = max(1.0, span * value / top)
+        bar = max(1.0, span * value / top)
         colour = next((c for key, c in _COLOURS.items() if peer.startswith(key)), "#5a9e5a")
-        parts.append(f'<text x="{_LABEL - 8}" y="{y + 16}" text-anchor="end">{escape(label)}</text>')
-        parts.append(f'<rect x="{_LABEL}" y="{y}" width="{width:.1f}" height="{_BAR}" fill="{colour}"/>')
-        parts.append(f'<text x="{_LABEL + width + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
+        parts.append(f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="{_BAR}" fill="{colour}"/>')
+        parts.append(f'<text x="{label_width + bar + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
