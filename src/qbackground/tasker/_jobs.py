@@ -25,8 +25,12 @@ __all__ = ["CoroutineJob", "FunctionJob"]
 class _Forwarding:
     """The GUI-thread callbacks of both job kinds: hand everything to the ``Task``."""
 
-    _facade: Task[Any] | None
-    func: Callable[..., Any]
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super().__init__()  # the task base class (next in the MRO of both job kinds)
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self._facade: Task[Any] | None = None
 
     def _to_facade(self) -> Task[Any]:
         facade = self._facade
@@ -77,13 +81,6 @@ class _Forwarding:
 class FunctionJob(_Forwarding, BackgroundTask[Any, Any]):
     """``func(context, *args, **kwargs)`` on a thread or in a worker process."""
 
-    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        super().__init__()
-        self.func = func
-        self.args = args
-        self.kwargs = kwargs
-        self._facade = None
-
     def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         return self.func(lifecycle, *self.args, **self.kwargs)
 
@@ -93,13 +90,6 @@ class FunctionJob(_Forwarding, BackgroundTask[Any, Any]):
 
 class CoroutineJob(_Forwarding, AsyncBackgroundTask[Any, Any]):
     """``await coro(context, *args, **kwargs)`` on the asyncio executor's loop."""
-
-    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        super().__init__()
-        self.func = func
-        self.args = args
-        self.kwargs = kwargs
-        self._facade = None
 
     async def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         awaitable = self.func(lifecycle, *self.args, **self.kwargs)
