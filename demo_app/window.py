@@ -66,9 +66,10 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu("&File").addAction(quit_action)
 
         worker = background_worker()
-        self.statusBar().showMessage(
-            f"qbackground {qbackground.__version__} · up to {worker.threads} task threads · "
-            "closing the window interrupts running tasks silently (they are owned by their page)"
+        # Short, so the task status widget on the right never cuts it off.
+        self.statusBar().showMessage(f"qbackground {qbackground.__version__} · up to {worker.threads} task threads")
+        self.statusBar().setToolTip(
+            "Closing the window interrupts running tasks silently (they are owned by their page)"
         )
         self.task_status = TaskStatusWidget(worker)
         """Follows every task of the default worker; hidden while none runs."""
