@@ -354,3 +354,31 @@ def test_the_future_view_leaves_the_tasks_traceback_alone(worker: BackgroundWork
     assert isinstance(error, KeyError)
     text = "".join(traceback.format_exception(error))
     assert "_resolve_future" not in text and "_outcome" not in text
+
+
+def test_when_stopped_comes_after_the_terminal_callback_when_decided_on_another_thread(
+    qtbot: QtBot, qapp: Any
+) -> None:
+    """A cancel from another thread marks a queued task stopped before the GUI thread
+    has delivered canceled(); when_stopped must still come second."""
+    worker = BackgroundWorker(threads=1)
+    try:
+        gate = Gate()
+        worker.handle(gate).execute()
+        order: list[str] = []
+
+        class Queued(Recorder):
+            def canceled(self) -> None:
+                order.append("canceled")
+
+        queued = worker.handle(Queued())
+        queued.execute()
+        queued.when_stopped(lambda h: order.append("stopped"))
+        canceller = threading.Thread(target=queued.cancel)
+        canceller.start()
+        canceller.join()
+        qtbot.waitUntil(lambda: len(order) == 2)
+        assert order == ["canceled", "stopped"]
+        gate.release.set()
+    finally:
+        worker.shutdown()

@@ -378,11 +378,12 @@ class BackgroundTaskHandler(Generic[V]):
         """Call ``callback(handler)`` on the GUI thread once ``run()`` has really ended.
 
         That is when ``run()`` returned or raised, its worker process was stopped, or the
-        task was decided before it ever started. For a finished task this comes right
-        after the terminal callback; for a cancelled or timed-out one it can come much
-        later than ``canceled()``, which CUBA runs at once while ``run()`` may still be
-        winding down. Registered after that moment, it is still called (soon, never
-        synchronously). An exception it raises goes to ``unhandled_exception``.
+        task was decided before it ever started. It always comes after the terminal
+        callback (or the silent end): for a finished task right after it; for a
+        cancelled or timed-out one it can come much later than ``canceled()``, which CUBA
+        runs at once while ``run()`` may still be winding down. Registered after that
+        moment, it is still called (soon, never synchronously). An exception it raises
+        goes to ``unhandled_exception``. Nothing is called after ``shutdown()``.
 
         Example::
 
@@ -395,7 +396,7 @@ class BackgroundTaskHandler(Generic[V]):
                     self._stop_watchers = []
                 self._stop_watchers.append(callback)
                 return
-        self._worker._dispatcher.post(partial(self._call, callback, self))
+        self._worker._dispatcher.post(partial(self._stopped_now, [callback]))
 
     def _mark_stopped(self) -> None:
         """``run()`` is over (caller holds no lock): wake the ``when_stopped`` callbacks."""
@@ -406,9 +407,14 @@ class BackgroundTaskHandler(Generic[V]):
             self._post_stopped(watchers)
 
     def _post_stopped(self, watchers: list[Callable[[BackgroundTaskHandler[V]], object]]) -> None:
-        post = self._worker._dispatcher.post
+        self._worker._dispatcher.post(partial(self._stopped_now, watchers))
+
+    def _stopped_now(self, watchers: list[Callable[[BackgroundTaskHandler[V]], object]]) -> None:
+        """GUI thread: the terminal callback first (a decision made on another thread
+        may not have reached the GUI yet; ``_deliver`` is idempotent), then the watchers."""
+        self._deliver()
         for callback in watchers:
-            post(partial(self._call, callback, self))
+            self._call(callback, self)
 
     # -- executor side -----------------------------------------------------------------
 
@@ -470,7 +476,7 @@ class BackgroundTaskHandler(Generic[V]):
             self._worker._dispatcher.post(self._deliver)
         # else: the outcome was decided while run() wound down
         if watchers:
-            self._post_stopped(watchers)  # after _deliver: the terminal callback first
+            self._post_stopped(watchers)
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:
