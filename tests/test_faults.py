@@ -179,9 +179,10 @@ def test_coroutine_that_swallows_cancel(bg_worker: CheckedWorker, qtbot: QtBot) 
     handler = bg_worker.handle(task).start()
     assert task.started.wait(5)
     assert handler.cancel() is True and task.endings == ["canceled"]
-    qtbot.waitUntil(task.finished.is_set, timeout=5_000)
-    assert task.swallowed.is_set()
-    qtbot.wait(20)  # let a (wrong) done() delivery arrive, if one were coming
+    stopped: list[object] = []
+    handler.when_stopped(stopped.append)  # posted after anything run()'s return posts
+    qtbot.waitUntil(lambda: bool(stopped), timeout=5_000)
+    assert task.finished.is_set() and task.swallowed.is_set()
     assert task.endings == ["canceled"] and handler.status is TaskStatus.CANCELLED
 
 
