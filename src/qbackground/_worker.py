@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from threading import get_ident
 from collections.abc import Mapping
+from threading import get_ident
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 

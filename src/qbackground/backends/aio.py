@@ -27,8 +27,9 @@ LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
 def resolve_loop(choice: str) -> tuple[str, LoopFactory]:
-    """The loop implementation's name and constructor for ``choice``: ``"asyncio"`` (the standard library's),
-    ``"uvloop"`` (libuv's: timers and callbacks in C, about a third less loop-thread CPU
+    """The loop implementation's name and constructor for ``choice``.
+
+    ``"asyncio"`` (the standard library's), ``"uvloop"`` (libuv's: timers and callbacks in C, about a third less loop-thread CPU
     per coroutine), or ``"auto"`` (uvloop when it is installed, else asyncio's).
 
     Raises:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._async import AsyncBackgroundTask
+from .._errors import TaskTimeoutError
 from .._lifecycle import TaskLifeCycle
 from .._task import BackgroundTask
 
@@ -51,8 +52,6 @@ class _Forwarding:
         return facade._has_when_done
 
     def handle_timeout_exception(self) -> bool:  # no timeouts on this API; kept total
-        from .._errors import TaskTimeoutError
-
         facade = self._to_facade()
         facade._ended("failed", error=TaskTimeoutError(f"{facade.name} timed out"))
         return facade._has_when_done

@@ -268,10 +268,10 @@ class TaskManager(QObject):
         task: Task[Any] = Task(self, _name(job.func), kind, key, when_done, when_event)
         job._facade = task
         with self._lock:
+            if not self._active:  # idle until now (O(1), not a scan): a new batch begins
+                self._batch.clear()
             replaced = self._active.get(task.key)
             self._active[task.key] = task
-            if not any(not t.is_final() for t in self._batch.values()):
-                self._batch.clear()  # idle until now: a new batch begins
             self._batch[task.id] = task
         if _on_gui_thread():
             self._start(task, job, replaced)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -67,7 +66,6 @@ class Task(Generic[R]):
         self._manager = manager
         self._when_done = when_done
         self._when_event = when_event
-        self._lock = threading.Lock()
         self._handler: BackgroundTaskHandler[Any] | None = None
         self._cancel_requested = False
         self._ending: Status | None = None  # decided on the GUI thread
