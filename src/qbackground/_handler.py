@@ -1,49 +1,27 @@
-"""``BackgroundTaskHandler``: one execution of a task, as a small state machine.
+"""``BackgroundTaskHandler``: one execution of a task; its public API.
 
-States and who moves them (all under ``_lock``; callbacks run after it is released)::
-
-    CREATED --execute()--> QUEUED --executor thread--> RUNNING
-    QUEUED|RUNNING --cancel()-------------> CANCELLED     (any thread)
-    QUEUED|RUNNING --deadline (not ready)-> TIMED_OUT     (deadline thread)
-    QUEUED|RUNNING --owner gone/shutdown--> INTERRUPTED   (GUI thread)
-    RUNNING --run() raised----------------> FAILED        (executor thread)
-    RUNNING+ready --delivery--------------> DONE          (GUI thread)
-
-``run()`` returning does not decide the outcome: it stores the value and sets
-``_ready``; ``DONE`` is decided on the GUI thread when ``done()`` is delivered, so a
-``cancel()`` in between still wins (as the contract asks). Every final state is reached
-by exactly one winner of the lock, and only ``_deliver()`` — guarded by ``_delivered``
-— runs the terminal callback, so each executed handler gets exactly one.
+The state machine (fields, the one lock, the decisions) lives in ``_handler_state``;
+the outcome, the GUI-thread delivery and the executor's side are mixins over it
+(``_handler_outcome``, ``_handler_delivery``, ``_handler_job``). They all share one
+object and its ``__slots__``, so a call costs what it did in one class.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from threading import get_ident
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from functools import partial
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any, TypeVar
 
-import shiboken6
-
-from ._errors import (
-    IllegalConcurrentAccessError,
-    TaskCancelledError,
-    TaskInterruptedError,
-    TaskStateError,
-    TaskTimeoutError,
-)
-from ._local import LocalLifeCycle
+from ._errors import IllegalConcurrentAccessError, TaskStateError
+from ._handler_job import HandlerJob
+from ._handler_outcome import _HandlerFuture
 from ._status import TaskStatus
-from ._task import BackgroundTask, TaskBase, normalize_timeout
-
-if TYPE_CHECKING:
-    from ._worker import BackgroundWorker
-    from .backends import Executor
+from ._task import TaskBase, normalize_timeout
 
 __all__ = ["BackgroundTaskHandler"]
 
@@ -54,7 +32,7 @@ _RUNNING = TaskStatus.RUNNING
 _CREATED = TaskStatus.CREATED
 
 
-class BackgroundTaskHandler(Generic[V]):
+class BackgroundTaskHandler(HandlerJob[V]):
     """Controls one execution of a task; returned by ``worker.handle(task)``.
 
     Single shot: ``execute()`` once, then observe or ``cancel()``. Every callback of
@@ -69,63 +47,7 @@ class BackgroundTaskHandler(Generic[V]):
             handler.cancel()
     """
 
-    __slots__ = (
-        "_worker",
-        "_task",
-        "_executor",
-        "_params",
-        "_owner",
-        "_lock",
-        "_status",
-        "_ready",
-        "_value",
-        "_error",
-        "_delivered",
-        "_lifecycle",
-        "_waiter",
-        "_future",
-        "_future_resolved",
-        "_message",
-        "_fraction",
-        "_started_at",
-        "_run_over",
-        "_stop_watchers",
-        "__weakref__",
-    )
-
-    def __init__(
-        self,
-        worker: BackgroundWorker,
-        task: TaskBase[Any, V],
-        executor: Executor,
-        params: Mapping[str, Any],
-    ) -> None:
-        self._worker = worker
-        self._task = task
-        self._executor = executor
-        self._params = params
-        self._owner = task.owner
-        self._lock = threading.Lock()
-        self._status = _CREATED
-        # run() returned and stored _value; DONE is decided at delivery.
-        self._ready = False
-        self._value: Any = None
-        self._error: BaseException | None = None
-        # The terminal callback (or the decision to stay silent) has run.
-        self._delivered = False
-        self._lifecycle: LocalLifeCycle[Any] | None = None
-        # Created on demand for get_result() off the GUI thread; set when the outcome
-        # is known there (ready or final).
-        self._waiter: threading.Event | None = None
-        self._future: _HandlerFuture[V] | None = None
-        self._future_resolved = False
-        self._message: str | None = None
-        self._fraction: float | None = None
-        self._started_at: float | None = None
-        # run() has really ended (returned, raised, its process stopped) or will never
-        # start (decided while queued); _stop_watchers wait for that (see when_stopped).
-        self._run_over = False
-        self._stop_watchers: list[Callable[[BackgroundTaskHandler[V]], object]] | None = None
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"<BackgroundTaskHandler {type(self._task).__name__} {self._status.name}>"
@@ -397,330 +319,3 @@ class BackgroundTaskHandler(Generic[V]):
                 self._stop_watchers.append(callback)
                 return
         self._worker._dispatcher.post(partial(self._stopped_now, [callback]))
-
-    def _mark_stopped(self) -> None:
-        """``run()`` is over (caller holds no lock): wake the ``when_stopped`` callbacks."""
-        with self._lock:
-            self._run_over = True
-            watchers, self._stop_watchers = self._stop_watchers, None
-        if watchers:
-            self._post_stopped(watchers)
-
-    def _post_stopped(self, watchers: list[Callable[[BackgroundTaskHandler[V]], object]]) -> None:
-        self._worker._dispatcher.post(partial(self._stopped_now, watchers))
-
-    def _stopped_now(self, watchers: list[Callable[[BackgroundTaskHandler[V]], object]]) -> None:
-        """GUI thread: the terminal callback first (a decision made on another thread
-        may not have reached the GUI yet; ``_deliver`` is idempotent), then the watchers."""
-        self._deliver()
-        for callback in watchers:
-            self._call(callback, self)
-
-    # -- executor side -----------------------------------------------------------------
-
-    def run_here(self) -> None:
-        """Run the task on the calling (executor) thread; used by in-process executors."""
-        lifecycle = self._begin()
-        if lifecycle is None:
-            return
-        try:
-            profiler = lifecycle._profiler
-            if profiler is not None:
-                sys.setprofile(profiler)
-            try:
-                # In-process executors refuse AsyncBackgroundTask in check_task().
-                value = cast("BackgroundTask[Any, V]", self._task).run(lifecycle)
-            finally:
-                if profiler is not None:
-                    sys.setprofile(None)
-        except BaseException as exc:  # every failure must reach handle_exception
-            self._fail(exc)
-        else:
-            self._succeed(value)
-        finally:
-            self._executor.on_stop()
-
-    def _begin(self) -> LocalLifeCycle[Any] | None:
-        """QUEUED -> RUNNING (executor side); the lifecycle, or None if already decided.
-
-        The lifecycle is made here, off the GUI thread, to keep ``execute()`` cheap; it
-        is published under the lock, so ``_decide()`` either sees it or wins first.
-        """
-        worker = self._worker
-        lifecycle: LocalLifeCycle[Any] = LocalLifeCycle(
-            worker._dispatcher, self._on_reports, self._params, worker._profiler
-        )
-        with self._lock:
-            if self._status is not _QUEUED:
-                return None  # cancelled or interrupted while queued: slot already freed
-            self._status = _RUNNING
-            self._lifecycle = lifecycle
-            self._executor.on_start()
-        return lifecycle
-
-    def _succeed(self, value: Any) -> None:
-        lifecycle = self._lifecycle
-        assert lifecycle is not None
-        lifecycle.finish()
-        with self._lock:
-            self._run_over = True
-            watchers, self._stop_watchers = self._stop_watchers, None
-            decided = self._status is not _RUNNING
-            if not decided:
-                self._value = value
-                self._ready = True
-            waiter = self._waiter
-        if not decided:
-            if waiter is not None:
-                waiter.set()
-            self._worker._dispatcher.post(self._deliver)
-        # else: the outcome was decided while run() wound down
-        if watchers:
-            self._post_stopped(watchers)
-
-    def _fail(self, exc: BaseException) -> None:
-        with self._lock:
-            self._run_over = True
-            watchers, self._stop_watchers = self._stop_watchers, None
-            decided = self._status is not _RUNNING
-            if not decided:
-                self._status = TaskStatus.FAILED
-                self._error = exc
-        if not decided:  # (decided: e.g. TaskInterruptedError after cancel())
-            self._after_decision()
-            self._worker._dispatcher.post(self._deliver)
-        if watchers:
-            self._post_stopped(watchers)
-
-    # -- decisions (any thread) -------------------------------------------------------
-
-    def _decide(self, status: TaskStatus, *, unless_ready: bool = False) -> bool:
-        """Move QUEUED/RUNNING to a final ``status``; False if already decided.
-
-        ``unless_ready``: also give up when ``run()`` already returned (a deadline that
-        races ``run()`` returning must not win: the check and the change share the lock).
-        """
-        with self._lock:
-            previous = self._status
-            if previous is not _QUEUED and previous is not _RUNNING:
-                return False
-            if unless_ready and self._ready:
-                return False
-            self._status = status
-            self._ready = False
-            self._value = None
-        lifecycle = self._lifecycle
-        if lifecycle is not None:
-            lifecycle.interrupt(cancelled=status is TaskStatus.CANCELLED)
-        if previous is _QUEUED:
-            self._executor.on_unqueue()
-            self._mark_stopped()  # it will never start
-        else:
-            self._executor.on_interrupt(self)  # e.g. tell a worker process, or cancel a coroutine
-        self._after_decision()
-        return True
-
-    def _after_decision(self) -> None:
-        with self._lock:
-            waiter = self._waiter
-        if waiter is not None:
-            waiter.set()
-        self._worker._forget(self)
-
-    def _expire(self) -> None:
-        """The deadline passed (deadline thread): time out unless run() already returned."""
-        if self._decide(TaskStatus.TIMED_OUT, unless_ready=True):
-            self._deliver_soon()
-
-    def _interrupt(self) -> bool:
-        """Owner gone or worker shutting down: stop silently."""
-        if not self._decide(TaskStatus.INTERRUPTED):
-            return False
-        self._deliver_soon()
-        return True
-
-    def _deliver_soon(self) -> None:
-        dispatcher = self._worker._dispatcher
-        if dispatcher.is_gui_thread():
-            self._deliver()
-        else:
-            dispatcher.post(self._deliver)
-
-    # -- GUI thread ----------------------------------------------------------------------
-
-    def _deliver(self) -> None:
-        """Run the terminal callback once the outcome is known (GUI thread, idempotent)."""
-        with self._lock:
-            if self._delivered:
-                return
-            status = self._status
-            if status is _RUNNING and self._ready:
-                status = self._status = TaskStatus.DONE
-            elif not status.is_final:
-                return
-            self._delivered = True
-            value, error = self._value, self._error
-        worker = self._worker
-        if status is TaskStatus.DONE:
-            worker._forget(self)
-        if self._owner is not None:
-            worker._owners.unbind(self._owner, self)
-        lifecycle = self._lifecycle
-        task = self._task
-        owner_gone = self._owner is not None and not shiboken6.isValid(self._owner)
-        if lifecycle is not None:
-            if status is not TaskStatus.INTERRUPTED and not owner_gone:
-                lifecycle.deliver_pending()  # every published item before the end
-            lifecycle.close()
-        try:
-            if owner_gone:
-                # Never call back into a deleted widget; an error still must be seen.
-                if status is TaskStatus.FAILED and error is not None:
-                    worker._report_unhandled(task, error)
-            elif status is TaskStatus.DONE:
-                self._call(task.done, value)
-                for listener in task.progress_listeners:
-                    self._call(listener.on_done, value)
-            elif status is TaskStatus.CANCELLED:
-                self._call(task.canceled)
-                for listener in task.progress_listeners:
-                    self._call(listener.on_cancel)
-            elif status is TaskStatus.FAILED:
-                assert error is not None
-                if not self._call(task.handle_exception, error):
-                    worker._report_unhandled(task, error)
-            elif status is TaskStatus.TIMED_OUT:
-                if not self._call(task.handle_timeout_exception):
-                    worker._report_timeout(task)
-        finally:
-            worker._note_activity()
-            self._resolve_future()
-
-    def _on_reports(
-        self,
-        items: list[Any],
-        events: list[tuple[str, Any]],
-        message: str | None,
-        fraction: float | None,
-    ) -> None:
-        """Sink of the lifecycle (GUI thread): items, then message and fraction, then events."""
-        owner = self._owner
-        if owner is not None and not shiboken6.isValid(owner):
-            self._interrupt()
-            return
-        lifecycle = self._lifecycle
-        assert lifecycle is not None
-        task = self._task
-        listeners = task.progress_listeners
-        if items:
-            self._call(task.progress, items)
-            for listener in listeners:
-                if lifecycle._closed:
-                    return
-                self._call(listener.on_progress, items)
-        if (message is not None or fraction is not None) and not lifecycle._closed:
-            self._worker._note_activity()
-        if message is not None and not lifecycle._closed:
-            self._message = message
-            self._call(task.message_changed, message)
-            for listener in listeners:
-                hook = getattr(listener, "on_message", None)  # optional on duck-typed listeners
-                if hook is not None:
-                    self._call(hook, message)
-        if fraction is not None and not lifecycle._closed:
-            self._fraction = fraction
-            self._call(task.fraction_changed, fraction)
-            for listener in listeners:
-                hook = getattr(listener, "on_fraction", None)
-                if hook is not None:
-                    self._call(hook, fraction)
-        # Events last: a handler reading the task's message or fraction sees at least
-        # what was reported with (and before) the event.
-        for name, data in events:
-            if lifecycle._closed:
-                return
-            self._call(task.handle_event, name, data)
-            for listener in listeners:
-                hook = getattr(listener, "on_event", None)
-                if hook is not None:
-                    self._call(hook, name, data)
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except (Exception, TaskInterruptedError) as exc:
-            # TaskInterruptedError is a BaseException but an ordinary mistake here (say,
-            # get_result() of an interrupted task inside done()); SystemExit and
-            # KeyboardInterrupt propagate, and the dispatcher re-arms itself behind them.
-            self._worker._report_unhandled(self._task, exc)
-            return None
-
-    # -- outcome -------------------------------------------------------------------------
-
-    def _outcome(self) -> V:
-        value, error = self._settled()
-        if error is not None:
-            raise error
-        return value
-
-    def _settled(self) -> tuple[V, BaseException | None]:
-        """The value, or the exception ``get_result()`` raises, without raising it (a
-        raise would add qbackground's frames to the task's own exception's traceback)."""
-        with self._lock:
-            status, ready, value, error = self._status, self._ready, self._value, self._error
-        if status is TaskStatus.DONE or (status is _RUNNING and ready):
-            return value, None
-        name = type(self._task).__name__
-        if status is TaskStatus.FAILED:
-            assert error is not None
-            return value, error
-        if status is TaskStatus.CANCELLED:
-            return value, TaskCancelledError(f"{name} was cancelled")
-        if status is TaskStatus.TIMED_OUT:
-            return value, TaskTimeoutError(f"{name} timed out after {self._task.timeout} s")
-        if status is TaskStatus.INTERRUPTED:
-            return value, TaskInterruptedError(
-                f"{name} was interrupted (its owner closed or its worker shut down)"
-            )
-        return value, TaskStateError(f"{name} has no outcome yet (status {status.name})")  # pragma: no cover
-
-    def _timeout_message(self, limit: float | None) -> str:
-        return (
-            f"get_result() gave up after {limit} s; {type(self._task).__name__} is still "
-            f"{self._status.name} and keeps running"
-        )
-
-    def _resolve_future(self) -> None:
-        # future() on another thread and _deliver() may both get here: one resolves.
-        # Unlocked fast path: future() stores _future under the lock before it reads
-        # _delivered, so a future made too late for this read resolves itself.
-        if self._future is None:
-            return
-        with self._lock:
-            fut = self._future
-            if fut is None or self._future_resolved:
-                return
-            self._future_resolved = True
-        if fut.done():  # cancelled through the view itself
-            return
-        value, error = self._settled()
-        if error is None:
-            fut.set_result(value)
-        elif isinstance(error, TaskCancelledError):
-            Future.cancel(fut)
-            fut.set_running_or_notify_cancel()
-        else:
-            fut.set_exception(error)
-
-
-class _HandlerFuture(Future[V]):
-    """A Future whose ``cancel()`` cancels the task it stands for."""
-
-    def __init__(self, handler: BackgroundTaskHandler[V]) -> None:
-        super().__init__()
-        self._handler = handler
-
-    def cancel(self) -> bool:
-        if self.done():
-            return super().cancel()
-        return self._handler.cancel()

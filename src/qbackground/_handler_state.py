@@ -1,0 +1,184 @@
+"""The handler's state machine: its fields, its one lock, and the decisions.
+
+States and who moves them (all under ``_lock``; callbacks run after it is released)::
+
+    CREATED --execute()--> QUEUED --executor thread--> RUNNING
+    QUEUED|RUNNING --cancel()-------------> CANCELLED     (any thread)
+    QUEUED|RUNNING --deadline (not ready)-> TIMED_OUT     (deadline thread)
+    QUEUED|RUNNING --owner gone/shutdown--> INTERRUPTED   (GUI thread)
+    RUNNING --run() raised----------------> FAILED        (executor thread)
+    RUNNING+ready --delivery--------------> DONE          (GUI thread)
+
+``run()`` returning does not decide the outcome: it stores the value and sets
+``_ready``; ``DONE`` is decided on the GUI thread when ``done()`` is delivered, so a
+``cancel()`` in between still wins (as the contract asks). Every final state is reached
+by exactly one winner of the lock, and only ``_deliver()`` — guarded by ``_delivered``
+— runs the terminal callback, so each executed handler gets exactly one.
+
+``BackgroundTaskHandler`` is assembled from this class and three mixins that share its
+fields (one object, one lock): ``_handler_outcome`` (what ``get_result()`` and the
+future report), ``_handler_delivery`` (the GUI-thread callbacks) and ``_handler_job``
+(the executor's side). Only this class declares ``__slots__`` entries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._status import TaskStatus
+from ._task import TaskBase
+
+if TYPE_CHECKING:
+    from ._handler import BackgroundTaskHandler
+    from ._handler_outcome import _HandlerFuture
+    from ._local import LocalLifeCycle
+    from ._worker import BackgroundWorker
+    from .backends import Executor
+
+__all__ = ["HandlerState", "StopWatcher"]
+
+V = TypeVar("V")
+
+_QUEUED = TaskStatus.QUEUED
+_RUNNING = TaskStatus.RUNNING
+_CREATED = TaskStatus.CREATED
+
+StopWatcher = Callable[["BackgroundTaskHandler[Any]"], object]
+"""A ``when_stopped`` callback."""
+
+
+class HandlerState(Generic[V]):
+    """Fields and decisions of one handler (see the module docstring)."""
+
+    __slots__ = (
+        "_worker",
+        "_task",
+        "_executor",
+        "_params",
+        "_owner",
+        "_lock",
+        "_status",
+        "_ready",
+        "_value",
+        "_error",
+        "_delivered",
+        "_lifecycle",
+        "_waiter",
+        "_future",
+        "_future_resolved",
+        "_message",
+        "_fraction",
+        "_started_at",
+        "_run_over",
+        "_stop_watchers",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        worker: BackgroundWorker,
+        task: TaskBase[Any, V],
+        executor: Executor,
+        params: Mapping[str, Any],
+    ) -> None:
+        self._worker = worker
+        self._task = task
+        self._executor = executor
+        self._params = params
+        self._owner = task.owner
+        self._lock = threading.Lock()
+        self._status = _CREATED
+        # run() returned and stored _value; DONE is decided at delivery.
+        self._ready = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+        # The terminal callback (or the decision to stay silent) has run.
+        self._delivered = False
+        self._lifecycle: LocalLifeCycle[Any] | None = None
+        # Created on demand for get_result() off the GUI thread; set when the outcome
+        # is known there (ready or final).
+        self._waiter: threading.Event | None = None
+        self._future: _HandlerFuture[V] | None = None
+        self._future_resolved = False
+        self._message: str | None = None
+        self._fraction: float | None = None
+        self._started_at: float | None = None
+        # run() has really ended (returned, raised, its process stopped) or will never
+        # start (decided while queued); _stop_watchers wait for that (see when_stopped).
+        self._run_over = False
+        self._stop_watchers: list[StopWatcher] | None = None
+
+    if TYPE_CHECKING:
+        # Defined by the GUI-thread mixin (_handler_delivery).
+        def _deliver(self) -> None: ...
+        def _stopped_now(self, watchers: list[StopWatcher]) -> None: ...
+
+    # -- decisions (any thread) -------------------------------------------------------
+
+    def _decide(self, status: TaskStatus, *, unless_ready: bool = False) -> bool:
+        """Move QUEUED/RUNNING to a final ``status``; False if already decided.
+
+        ``unless_ready``: also give up when ``run()`` already returned (a deadline that
+        races ``run()`` returning must not win: the check and the change share the lock).
+        """
+        with self._lock:
+            previous = self._status
+            if previous is not _QUEUED and previous is not _RUNNING:
+                return False
+            if unless_ready and self._ready:
+                return False
+            self._status = status
+            self._ready = False
+            self._value = None
+        lifecycle = self._lifecycle
+        if lifecycle is not None:
+            lifecycle.interrupt(cancelled=status is TaskStatus.CANCELLED)
+        if previous is _QUEUED:
+            self._executor.on_unqueue()
+            self._mark_stopped()  # it will never start
+        else:
+            self._executor.on_interrupt(self)  # e.g. tell a worker process, or cancel a coroutine
+        self._after_decision()
+        return True
+
+    def _after_decision(self) -> None:
+        with self._lock:
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.set()
+        self._worker._forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
+
+    def _expire(self) -> None:
+        """The deadline passed (deadline thread): time out unless run() already returned."""
+        if self._decide(TaskStatus.TIMED_OUT, unless_ready=True):
+            self._deliver_soon()
+
+    def _interrupt(self) -> bool:
+        """Owner gone or worker shutting down: stop silently."""
+        if not self._decide(TaskStatus.INTERRUPTED):
+            return False
+        self._deliver_soon()
+        return True
+
+    def _deliver_soon(self) -> None:
+        dispatcher = self._worker._dispatcher
+        if dispatcher.is_gui_thread():
+            self._deliver()
+        else:
+            dispatcher.post(self._deliver)
+
+    # -- run() is over ------------------------------------------------------------------
+
+    def _mark_stopped(self) -> None:
+        """``run()`` is over (caller holds no lock): wake the ``when_stopped`` callbacks."""
+        with self._lock:
+            self._run_over = True
+            watchers, self._stop_watchers = self._stop_watchers, None
+        if watchers:
+            self._post_stopped(watchers)
+
+    def _post_stopped(self, watchers: list[StopWatcher]) -> None:
+        self._worker._dispatcher.post(partial(self._stopped_now, watchers))
