@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
 from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
+from ._gui_release import GuiThreadFinalized
 
 __all__ = ["Dispatcher", "ProgressSource"]
 
@@ -40,20 +43,23 @@ class ProgressSource(Protocol):
         """Hand everything pending to the GUI-side sink (GUI thread only)."""
 
 
-class _Receiver(QObject):
+class _Receiver(GuiThreadFinalized, QObject):
     """Lives on the GUI thread; turns our wake-up events into drains.
 
     Parented to the worker, so Qt deletes it (and its frame timer) together with the
-    worker, on the worker's thread, never from a garbage collection elsewhere.
+    worker, on the GUI thread (see ``_gui_release``). It refers to its dispatcher
+    weakly: the dispatcher owns it, and a cycle would leave both to the collector.
     """
 
     def __init__(self, dispatcher: Dispatcher, parent: QObject | None) -> None:
         super().__init__(parent)
-        self._dispatcher = dispatcher
+        self._dispatcher = weakref.ref(dispatcher)
 
     def event(self, event: QEvent) -> bool:
         if event.type() == _WAKE:
-            self._dispatcher.drain(self._dispatcher.budget)
+            dispatcher = self._dispatcher()
+            if dispatcher is not None:
+                dispatcher.drain(dispatcher.budget)
             return True
         return super().event(event)
 

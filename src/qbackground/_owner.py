@@ -15,6 +15,8 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, SignalInstance
 from PySide6.QtWidgets import QDialog, QWidget
 
+from ._gui_release import GuiThreadFinalized
+
 __all__ = ["OwnerRegistry"]
 
 _CLOSE = QEvent.Type.Close
@@ -25,7 +27,7 @@ class _Bound(Protocol):
     def _interrupt(self) -> bool: ...
 
 
-class _OwnerWatch(QObject):
+class _OwnerWatch(GuiThreadFinalized, QObject):
     """Watches one owner widget (and its window) for the handlers bound to it.
 
     Deliberately without a Qt parent: a child would be deleted inside the window's

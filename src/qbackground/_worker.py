@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from threading import get_ident
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from ._accessor import UIAccessor
 from ._config import resolve_bool, resolve_choice, resolve_count, resolve_seconds
 from ._deadlines import DeadlineWatch
 from ._dispatcher import Dispatcher
+from ._gui_release import GuiThreadFinalized, install as install_gui_release
 from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
 from ._owner import OwnerRegistry
@@ -38,11 +40,25 @@ _LIVE: set[BackgroundWorker] = set()
 """Workers not yet shut down (see the end of ``BackgroundWorker.__init__``)."""
 
 
+def _weak_reporter(worker: BackgroundWorker) -> Callable[[BaseException], None]:
+    """``worker._dispatch_error`` without a strong reference to the worker."""
+    method = weakref.WeakMethod(worker._dispatch_error)
+
+    def report(exc: BaseException) -> None:
+        bound = method()
+        if bound is not None:
+            bound(exc)
+        else:  # pragma: no cover - the worker is gone; the error must still be seen
+            _log.error("Unhandled exception", exc_info=(type(exc), exc, exc.__traceback__))
+
+    return report
+
+
 def _default_threads() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
-class BackgroundWorker(QObject):
+class BackgroundWorker(GuiThreadFinalized, QObject):
     """Runs :class:`BackgroundTask` objects and brings their news to the GUI thread.
 
     Create it on the GUI thread once a ``QApplication`` exists (or use
@@ -128,6 +144,7 @@ class BackgroundWorker(QObject):
             raise IllegalConcurrentAccessError(
                 "BackgroundWorker must be created on the GUI thread (the QApplication's thread)"
             )
+        install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         super().__init__(parent)
         max_threads = resolve_count(threads, "QBACKGROUND_THREADS", _default_threads(), minimum=1)
         assert max_threads is not None
@@ -141,7 +158,11 @@ class BackgroundWorker(QObject):
             resolve_choice(asyncio_loop, "QBACKGROUND_ASYNCIO_LOOP", "auto", LOOP_CHOICES)
         )
         self._profiler = make_profiler() if self._strict else None
-        self._dispatcher = Dispatcher(frame_interval=frame, on_error=self._dispatch_error, owner=self)
+        # The dispatcher reports through a weak method: a bound method would make a
+        # worker <-> dispatcher cycle that only the cyclic collector could free.
+        self._dispatcher = Dispatcher(
+            frame_interval=frame, on_error=_weak_reporter(self), owner=self
+        )
         self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
         self._threads = ThreadExecutor(max_threads, self._max_queued)

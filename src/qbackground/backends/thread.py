@@ -127,3 +127,6 @@ class ThreadExecutor(Executor):
             if job is None:
                 return
             job.run_here()
+            # An idle thread must not keep its last job (and its task, and whatever
+            # that holds) alive until the next job arrives.
+            del job

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 
 from .._default import background_worker
+from .._gui_release import GuiThreadFinalized, install as install_gui_release
 from .._handler import BackgroundTaskHandler
 from .._worker import BackgroundWorker
 from ._jobs import CoroutineJob, FunctionJob, _name
@@ -26,7 +27,7 @@ _log = logging.getLogger("qbackground")
 Kind = Literal["thread", "process", "asyncio"]
 
 
-class TaskManager(QObject):
+class TaskManager(GuiThreadFinalized, QObject):
     """Runs plain functions and coroutines in the background, Rayforge style.
 
     Lives on the GUI thread; every method may be called from any thread (``task_mgr``
@@ -59,6 +60,7 @@ class TaskManager(QObject):
 
     def __init__(self, worker: BackgroundWorker | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         self._given_worker = worker
         self._lock = threading.Lock()
         # key -> the latest unfinished task with that key.

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
 
 from qbackground import BackgroundTaskHandler, BackgroundWorker, background_worker
+from qbackground._gui_release import GuiThreadFinalized, install as install_gui_release
 
 from . import _texts
 
@@ -18,7 +19,7 @@ _TOOLTIP_TASKS = 10
 """The tooltip lists at most this many tasks."""
 
 
-class TaskStatusWidget(QWidget):
+class TaskStatusWidget(GuiThreadFinalized, QWidget):
     """Overall progress, the latest message and a "Cancel All" button for a worker's tasks.
 
     Made for ``QStatusBar.addPermanentWidget()``. It refreshes on the worker's
@@ -53,6 +54,7 @@ class TaskStatusWidget(QWidget):
         *,
         hide_when_idle: bool = True,
     ) -> None:
+        install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         super().__init__(parent)
         self.setObjectName("qbackground-task-status")
         self._worker = worker if worker is not None else background_worker()
