@@ -66,7 +66,7 @@ class SmokeFailure(Exception):
 
 
 class SmokeContext:
-    """Checks and waits for one script; prints one line per passed check."""
+    """Checks and waits for one script; prints one line per passed check (and per figure)."""
 
     def __init__(self, name: str, out: TextIO) -> None:
         self.name = name
@@ -82,6 +82,18 @@ class SmokeContext:
             raise SmokeFailure(f"{what}" + (f" ({detail})" if detail else ""))
         self.passed += 1
         print(f"  ok  {self.name}: {what}", file=self._out, flush=True)
+
+    def report(self, figure: str) -> None:
+        """Print a measured figure (a time, a rate) on a ``  --  `` line.
+
+        Not a check: it cannot fail the run. Use it for numbers that depend on the
+        machine's load, which ``make bench`` measures properly.
+
+        Example::
+
+            ctx.report(f"worst GUI stall: {worst * 1000:.0f} ms")
+        """
+        print(f"  --  {self.name}: {figure}", file=self._out, flush=True)
 
     def wait_until(self, until: Callable[[], bool], what: str, timeout: float = 10.0) -> Wait:
         """A :class:`Wait` to ``yield``: resume once ``until()`` is true."""

@@ -1,6 +1,7 @@
 """Scenario "Progress flood": one task reports every item of a huge loop.
 
-Two floods side by side, each producing ``0 .. n-1`` as fast as it can on a worker thread:
+Two floods side by side, each producing ``0 .. n-1`` as fast as it can on a worker thread
+(see :mod:`demo_app.flood_tasks`):
 
 * **qbackground**: ``lifecycle.publish(i)`` per item; the GUI thread receives the items
   coalesced into about one ``progress(changes)`` call per frame.
@@ -8,21 +9,19 @@ Two floods side by side, each producing ``0 .. n-1`` as fast as it can on a work
   ``QThreadPool.globalInstance()`` emitting a ``Signal(int)`` per item to a slot on the
   GUI thread, so every item is a queued event the GUI thread must process.
 
-A :class:`LatencyMeter` ticks every 5 ms on the GUI thread (a precise ``QTimer``) and
-records how late each tick ran; the :class:`LatencyChart` draws the last few seconds of
-it, and each column keeps the worst lateness seen during its own run.
+A :class:`~demo_app.scenarios.latency.LatencyMeter` ticks every 5 ms on the GUI thread and
+records how late each tick ran; the chart draws the last few seconds of it, and each
+column keeps the worst lateness seen during its own run. Idle, the page costs next to
+nothing: the read-outs of a finished run are written once, and the chart is repainted
+only while something on it moves.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from time import perf_counter
-from typing import NamedTuple
+from time import perf_counter, thread_time
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QHideEvent, QPainter, QPaintEvent, QPen, QShowEvent
+from PySide6.QtCore import Qt, QThreadPool, QTimer
+from PySide6.QtGui import QColor, QHideEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -30,421 +29,38 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from qbackground import (
-    BackgroundTask,
-    BackgroundTaskHandler,
-    QBackgroundError,
-    TaskLifeCycle,
-    TaskStatus,
-    background_worker,
-)
+from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
 
+from ..flood_tasks import NAIVE, QBACKGROUND, FloodRun, FloodTask, NaiveFlood
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import selectable, sized_buttons, status_label
+from .latency import (
+    CHART_SCALE_MS,
+    CHART_SECONDS,
+    HEARTBEAT_MS,
+    LATE,
+    LatencyChart,
+    LatencyMeter,
+    LatencySample,
+    Span,
+    format_ms,
+    latency_colour,
+)
+from .widgets import selectable, sized_buttons, status_label, steady
 
-__all__ = [
-    "FloodPage",
-    "FloodRun",
-    "FloodTask",
-    "LatencyChart",
-    "LatencyMeter",
-    "LatencySample",
-    "NaiveFlood",
-]
+__all__ = ["FloodPage"]
 
-QBACKGROUND = "qbackground"
-NAIVE = "naive"
-
-HEARTBEAT_MS = 5
-"""Interval of the GUI-thread heartbeat; lateness is measured against it."""
-CHART_SECONDS = 6.0
-"""How much history the chart shows."""
-CHART_SCALE_MS = 200.0
-"""Top of the chart's scale; taller stalls are clipped (and marked)."""
-RECENT_SECONDS = 0.25
-""""GUI latency now" is the worst lateness of the ticks in this last span."""
 REFRESH_MS = 33
-"""The chart and the live labels are refreshed at about 30 Hz."""
+"""While something moves, the chart and the live labels are refreshed at about 30 Hz."""
 
 _IDLE_TEXT = "—"
 _RUN_COLOURS = {QBACKGROUND: QColor("#1f6fb2"), NAIVE: QColor("#7b4fa0")}
 _RUN_LABELS = {QBACKGROUND: "qbackground run", NAIVE: "one-signal-per-item run"}
-_GOOD_MS = 1000 / 60
-"""One frame at 60 Hz: a tick later than this is a visible hiccup."""
-_BAD_MS = 50.0
-"""About where a user starts to notice a window that does not respond."""
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.0095 else f"{seconds * 1000:.1f} ms"
-
-
-def _latency_colour(ms: float) -> QColor:
-    if ms < _GOOD_MS:
-        return QColor("#1b7f3b")
-    if ms < _BAD_MS:
-        return QColor("#a15c00")
-    return QColor("#b3261e")
-
-
-# -- the meter -----------------------------------------------------------------------------
-
-
-class LatencySample(NamedTuple):
-    """One heartbeat tick: the previous tick's time, this tick's time, and the lateness."""
-
-    previous: float
-    """``perf_counter()`` of the previous tick (or of :meth:`LatencyMeter.start`)."""
-    now: float
-    """``perf_counter()`` of this tick."""
-    lateness: float
-    """Seconds this tick came after the time it was due (gap minus the interval, ≥ 0)."""
-
-
-class LatencyMeter(QObject):
-    """A precise heartbeat on the GUI thread: how late does each 5 ms tick run?
-
-    A tick can only run when the GUI thread returns to its event loop, so a tick that
-    comes 120 ms late means the window could not repaint or react for about that long.
-
-    Example::
-
-        meter = LatencyMeter()
-        meter.ticked.connect(lambda sample: print(sample.lateness))
-        meter.start()
-    """
-
-    ticked = Signal(object)
-    """Emitted on every tick with its :class:`LatencySample`."""
-
-    def __init__(self, interval_ms: int = HEARTBEAT_MS, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.interval = interval_ms / 1000
-        self.samples: deque[LatencySample] = deque(maxlen=round(CHART_SECONDS * 1000 / interval_ms * 1.5))
-        """The recent ticks, oldest first (a few seconds' worth)."""
-        self.ticks = 0
-        """Ticks since the meter was created."""
-        self._last = 0.0
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        """Start ticking (gaps are measured from now)."""
-        if not self._timer.isActive():
-            self._last = perf_counter()
-            self._timer.start()
-
-    def stop(self) -> None:
-        """Stop ticking."""
-        self._timer.stop()
-
-    def is_running(self) -> bool:
-        """True while the heartbeat ticks."""
-        return self._timer.isActive()
-
-    def current(self, now: float | None = None) -> float:
-        """The worst lateness (seconds) of the ticks in the last :data:`RECENT_SECONDS`.
-
-        A stall still going on counts too: the time since the last tick, minus the interval.
-        """
-        now = perf_counter() if now is None else now
-        worst = max(0.0, now - self._last - self.interval) if self.is_running() else 0.0
-        for sample in reversed(self.samples):
-            if sample.now < now - RECENT_SECONDS:
-                break
-            worst = max(worst, sample.lateness)
-        return worst
-
-    def worst_since(self, since: float) -> float:
-        """The worst lateness (seconds) of the ticks recorded after ``since``."""
-        return max((sample.lateness for sample in self.samples if sample.now > since), default=0.0)
-
-    def _tick(self) -> None:
-        now = perf_counter()
-        sample = LatencySample(self._last, now, max(0.0, now - self._last - self.interval))
-        self._last = now
-        self.ticks += 1
-        self.samples.append(sample)
-        self.ticked.emit(sample)
-
-
-@dataclass
-class Span:
-    """A shaded stretch of the chart: one run, from its click to its last item."""
-
-    start: float
-    end: float | None
-    colour: QColor
-    label: str
-
-
-class LatencyChart(QWidget):
-    """Draws the last :data:`CHART_SECONDS` of a :class:`LatencyMeter`.
-
-    Each tick later than half a millisecond is a bar as wide as the gap it ended and as
-    tall as its lateness; the runs are shaded behind the bars (see :class:`Span`).
-
-    Example::
-
-        chart = LatencyChart(meter, spans=lambda: [])
-        chart.update()
-    """
-
-    def __init__(
-        self, meter: LatencyMeter, spans: Callable[[], Sequence[Span]], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self._meter = meter
-        self._spans = spans
-        self.setMinimumHeight(110)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """Paint the legend, the axes, the run spans and the late ticks."""
-        painter = QPainter(self)
-        metrics = QFontMetrics(self.font())
-        line = metrics.height()
-        left = metrics.horizontalAdvance("200 ms") + 8
-        plot = QRectF(left, line + 6, max(10, self.width() - left - 6), max(10, self.height() - 2 * line - 10))
-        palette = self.palette()
-        text_pen = QPen(palette.text().color())
-        painter.fillRect(plot, palette.base())
-
-        now = perf_counter()
-        start = now - CHART_SECONDS
-
-        def x(t: float) -> float:
-            return plot.left() + (t - start) / CHART_SECONDS * plot.width()
-
-        def y(seconds: float) -> float:
-            ms = min(seconds * 1000, CHART_SCALE_MS)
-            return plot.bottom() - ms / CHART_SCALE_MS * plot.height()
-
-        # Legend, in the strip above the plot: the run shades, then the frame line.
-        legend_x = plot.left()
-        baseline = line - 2
-        spans = list(self._spans())
-        for colour, label in dict.fromkeys((span.colour.name(), span.label) for span in spans):
-            painter.fillRect(QRectF(legend_x, baseline - metrics.ascent() + 2, 10, 10), self._shade(QColor(colour), 110))
-            painter.setPen(text_pen)
-            painter.drawText(QPointF(legend_x + 14, baseline), label)
-            legend_x += 14 + metrics.horizontalAdvance(label) + 14
-        frame_pen = QPen(QColor("#a15c00"))
-        frame_pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setPen(frame_pen)
-        mid = baseline - metrics.ascent() / 2 + 1
-        painter.drawLine(QPointF(legend_x, mid), QPointF(legend_x + 18, mid))
-        painter.setPen(text_pen)
-        painter.drawText(QPointF(legend_x + 22, baseline), f"one frame at 60 Hz ({_GOOD_MS:.1f} ms)")
-
-        # Runs, shaded behind everything else.
-        for span in spans:
-            end = now if span.end is None else span.end
-            if end < start:
-                continue
-            x0, x1 = max(plot.left(), x(span.start)), min(plot.right(), x(end))
-            painter.fillRect(QRectF(x0, plot.top(), max(2.0, x1 - x0), plot.height()), self._shade(span.colour))
-
-        # Grid: every 50 ms, and a dashed line at one frame.
-        grid = QPen(palette.mid().color())
-        grid.setWidth(0)
-        for ms in range(0, int(CHART_SCALE_MS) + 1, 50):
-            level = y(ms / 1000)
-            painter.setPen(grid)
-            painter.drawLine(QPointF(plot.left(), level), QPointF(plot.right(), level))
-            painter.setPen(text_pen)
-            label = f"{ms} ms"
-            painter.drawText(
-                QPointF(left - 4 - metrics.horizontalAdvance(label), level + metrics.ascent() / 2 - 1), label
-            )
-        painter.setPen(frame_pen)
-        level = y(_GOOD_MS / 1000)
-        painter.drawLine(QPointF(plot.left(), level), QPointF(plot.right(), level))
-
-        # The late ticks, coloured by how bad they are; clipped ones get their value written.
-        painter.setPen(Qt.PenStyle.NoPen)
-        clipped: list[tuple[float, float]] = []
-        for sample in self._meter.samples:
-            if sample.now < start or sample.lateness < 0.0005:
-                continue
-            x0, x1 = max(plot.left(), x(sample.previous)), x(sample.now)
-            top = y(sample.lateness)
-            painter.fillRect(
-                QRectF(x0, top, max(1.5, x1 - x0), plot.bottom() - top), _latency_colour(sample.lateness * 1000)
-            )
-            if sample.lateness * 1000 > CHART_SCALE_MS:
-                clipped.append((x0, sample.lateness))
-        painter.setPen(text_pen)
-        label_end = plot.left()
-        for x0, lateness in clipped:
-            label = _ms(lateness)
-            width = metrics.horizontalAdvance(label)
-            at = max(x0 - width - 3, label_end + 4)
-            if at + width > plot.right():
-                at = plot.right() - width - 2
-            if at < label_end:
-                continue
-            background = QRectF(at - 2, plot.top() + 2, width + 4, line)
-            painter.fillRect(background, palette.base())
-            painter.drawText(QPointF(at, plot.top() + 1 + metrics.ascent()), label)
-            label_end = at + width
-
-        painter.drawText(QPointF(plot.left(), self.height() - 3), f"−{CHART_SECONDS:g} s")
-        now_label = "now"
-        painter.drawText(QPointF(plot.right() - metrics.horizontalAdvance(now_label), self.height() - 3), now_label)
-        painter.setPen(QPen(palette.mid().color()))
-        painter.drawRect(plot)
-        painter.end()
-
-    @staticmethod
-    def _shade(colour: QColor, alpha: int = 45) -> QColor:
-        shade = QColor(colour)
-        shade.setAlpha(alpha)
-        return shade
-
-
-# -- the two floods ------------------------------------------------------------------------
-
-
-@dataclass
-class FloodRun:
-    """One flood: what reached the GUI thread, and when. The smoke test reads it."""
-
-    kind: str
-    """:data:`QBACKGROUND` or :data:`NAIVE`."""
-    total: int
-    started: float = field(default_factory=perf_counter)
-    """``perf_counter()`` at the click."""
-    received: int = 0
-    """Items that reached the GUI thread."""
-    calls: int = 0
-    """GUI-thread calls that delivered them (``progress()`` calls, or slot calls)."""
-    batches: list[list[int]] = field(default_factory=list)
-    """What each delivery carried (for the order check, done after the run)."""
-    produced_at: float | None = None
-    """``perf_counter()`` when the producing loop ended (set on the worker thread)."""
-    finished_at: float | None = None
-    """``perf_counter()`` when the last item (and the end) reached the GUI thread."""
-    worst: float = 0.0
-    """Worst heartbeat lateness (seconds) from the click to the first tick after the end."""
-    measured: bool = False
-    """A tick after :attr:`finished_at` has been seen, so :attr:`worst` is final."""
-    terminal: list[str] = field(default_factory=list)
-    """The ending(s) that arrived: ``"done"``, ``"canceled"``, ``"failed"`` (one expected)."""
-    late_callbacks: int = 0
-    """Deliveries after the ending."""
-
-    @property
-    def running(self) -> bool:
-        """The flood has not ended yet."""
-        return self.finished_at is None
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds from the click to the end (or to now, while it runs)."""
-        return (perf_counter() if self.finished_at is None else self.finished_at) - self.started
-
-    def in_order(self) -> bool:
-        """Every item arrived exactly once, in order: ``0 .. received-1``."""
-        expected = 0
-        for batch in self.batches:
-            if batch != list(range(expected, expected + len(batch))):
-                return False
-            expected += len(batch)
-        return expected == self.received
-
-
-class FloodTask(BackgroundTask[int, int]):
-    """Publishes ``0 .. total-1``, one ``publish()`` per item, as fast as it can.
-
-    ``T`` is ``int`` (an item), ``V`` is ``int`` (how many were published).
-
-    Example::
-
-        background_worker().handle(FloodTask(page, run, owner=page)).execute()
-    """
-
-    def __init__(self, page: FloodPage, run: FloodRun, *, owner: QWidget) -> None:
-        super().__init__(owner=owner)
-        self._page = page
-        self._run = run
-
-    def run(self, lifecycle: TaskLifeCycle[int]) -> int:
-        """The flood, on a pool thread: nothing but ``publish()``."""
-        publish = lifecycle.publish
-        for i in range(self._run.total):
-            publish(i)
-        self._run.produced_at = perf_counter()
-        return self._run.total
-
-    def progress(self, changes: list[int]) -> None:
-        """Every item published since the previous call, in order (GUI thread)."""
-        self._page.on_items(self._run, changes)
-
-    def done(self, result: int) -> None:
-        """The last ``progress()`` came first (GUI thread)."""
-        self._page.on_end(self._run, "done")
-
-    def canceled(self) -> None:
-        """The page was asked to stop the flood (GUI thread)."""
-        self._page.on_end(self._run, "canceled")
-
-    def handle_exception(self, exc: BaseException) -> bool:
-        """``run()`` raised: show it, and let the worker report it too (GUI thread)."""
-        self._page.on_end(self._run, "failed")
-        return False
-
-
-class _ItemSignals(QObject):
-    """The naive flood's signals; created on the GUI thread, so its slots run there."""
-
-    item = Signal(int)
-    finished = Signal()
-
-
-class NaiveFlood(QRunnable):
-    """The hand-written pattern: a ``QRunnable`` that emits one ``Signal(int)`` per item.
-
-    Each emit crosses threads as a queued event, so the GUI thread runs the slot once per
-    item, however fast they come. ``autoDelete`` is off: the page keeps the runnable (and
-    with it :attr:`signals`) alive until :attr:`returned` says ``run()`` is over.
-
-    Example::
-
-        flood = NaiveFlood(50_000)
-        flood.signals.item.connect(on_item)
-        QThreadPool.globalInstance().start(flood)
-    """
-
-    def __init__(self, total: int) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.total = total
-        self.signals = _ItemSignals()
-        self.produced_at: float | None = None
-        """``perf_counter()`` when the emitting loop ended (set on the pool thread)."""
-        self.returned = False
-        """``run()`` is over: the pool will not touch this runnable again."""
-
-    def run(self) -> None:
-        """The flood, on a ``QThreadPool`` thread: one emit per item, then ``finished``."""
-        try:
-            emit = self.signals.item.emit
-            for i in range(self.total):
-                emit(i)
-            self.produced_at = perf_counter()
-            self.signals.finished.emit()
-        finally:
-            self.returned = True
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -487,34 +103,70 @@ class _Column:
         self.produced_label = QLabel(_IDLE_TEXT)
         self.elapsed_label = QLabel(_IDLE_TEXT)
         self.stall_label = QLabel(_IDLE_TEXT)
+        font = self.stall_label.font()
+        font.setBold(True)
+        self.stall_label.setFont(font)
         selectable(
             (self.received_label, self.calls_label, self.produced_label, self.elapsed_label, self.stall_label)
         )
+        # Wide enough for the widest text each label can show, so the columns never jump.
+        widest = f"{maximum:,}"
+        steady(self.received_label, f"{widest} · NOT in order ✗")
+        steady(self.calls_label, widest)
+        for label in (self.produced_label, self.elapsed_label):
+            steady(label, "88,888 ms (running)")
+        steady(self.stall_label, "88,888 ms so far")
         form.addRow("Received:", self.received_label)
         form.addRow(calls_label, self.calls_label)
         form.addRow("Loop ended:", self.produced_label)
         form.addRow("Last item shown:", self.elapsed_label)
         form.addRow("Worst GUI stall:", self.stall_label)
         layout.addLayout(form)
+        self._final: FloodRun | None = None
+        self._stall_colour: QColor | None = None
 
     def show_run(self, run: FloodRun) -> None:
-        """Refresh the read-outs that are not updated by the deliveries themselves."""
+        """Refresh the read-outs that the deliveries do not update themselves.
+
+        Once a run is measured its read-outs are final: they are written one last time
+        and then skipped, so refreshing an idle page costs nothing per item received.
+        """
+        if run is self._final:
+            return
         self.calls_label.setText(f"{run.calls:,}")
-        self.produced_label.setText(_IDLE_TEXT if run.produced_at is None else _ms(run.produced_at - run.started))
-        elapsed = _ms(run.elapsed)
+        self.produced_label.setText(
+            _IDLE_TEXT if run.produced_at is None else format_ms(run.produced_at - run.started)
+        )
+        elapsed = format_ms(run.elapsed)
         self.elapsed_label.setText(elapsed if not run.running else f"{elapsed} (running)")
-        ms = run.worst * 1000
-        self.stall_label.setText(_ms(run.worst) + ("" if run.measured else " so far"))
-        self.stall_label.setStyleSheet(f"color: {_latency_colour(ms).name()}; font-weight: bold;")
+        self.stall_label.setText(format_ms(run.worst) + ("" if run.measured else " so far"))
+        self._set_stall_colour(latency_colour(run.worst * 1000))
         if not run.running:
             order = "in order ✓" if run.in_order() else "NOT in order ✗"
             self.received_label.setText(f"{run.received:,} · {order}")
+        if run.measured:
+            self._final = run
+
+    def is_final(self, run: FloodRun) -> bool:
+        """``run``'s read-outs are written for the last time: refreshing skips them."""
+        return run is self._final
+
+    def _set_stall_colour(self, colour: QColor) -> None:
+        """Colour the stall read-out (through its palette, and only when the colour changes)."""
+        if colour == self._stall_colour:
+            return
+        self._stall_colour = colour
+        palette = self.stall_label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, colour)
+        self.stall_label.setPalette(palette)
 
 
 class FloodPage(Scenario):
     """Floods the GUI thread with items two ways and measures how late a 5 ms timer runs.
 
-    The page's :class:`LatencyMeter` ticks while the page is visible.
+    The page's :class:`~demo_app.scenarios.latency.LatencyMeter` ticks while the page is
+    visible; the chart and the live labels are refreshed while a flood runs or the chart
+    still shows something (a run, a late tick), and not at all on a still, idle page.
     """
 
     title = "Progress flood"
@@ -531,8 +183,6 @@ class FloodPage(Scenario):
     naive_maximum = 100_000
     """The naive flood is bounded: it keeps the GUI thread busy for a second or two per 50,000."""
     smoke_naive_items = 20_000
-    stall_limit = 0.100
-    """The smoke test's (loose) bound on qbackground's worst stall: CI machines are noisy."""
     pause_between = 400
     """Milliseconds between the two floods of Run both (so they are apart on the chart)."""
 
@@ -602,7 +252,7 @@ class FloodPage(Scenario):
         self.latency_bar.setValue(0)
         now_row.addWidget(self.latency_bar, 1)
         self.recent_label = QLabel(_IDLE_TEXT)
-        self.recent_label.setMinimumWidth(210)
+        steady(self.recent_label, f"888 ms · worst in the last {CHART_SECONDS:g} s: 8,888 ms")
         self.recent_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         now_row.addWidget(self.recent_label)
         meter_layout.addLayout(now_row)
@@ -629,6 +279,7 @@ class FloodPage(Scenario):
         column.bar.setValue(0)
         column.received_label.setText("0")
         self.meter.start()
+        self._refresher.start()
         run = FloodRun(kind, total)
         self.runs[kind] = run
         if kind == QBACKGROUND:
@@ -726,6 +377,8 @@ class FloodPage(Scenario):
         self._refresh_controls()
 
     def _on_tick(self, sample: LatencySample) -> None:
+        if sample.lateness >= LATE and not self._refresher.isActive() and self.isVisible():
+            self._refresher.start()  # a late tick to draw: the chart moves again
         for run in self.runs.values():
             if run.measured:
                 continue
@@ -750,14 +403,17 @@ class FloodPage(Scenario):
         ]
 
     def _refresh(self) -> None:
+        """The live read-outs and the chart; stops itself once nothing on them moves."""
         now = perf_counter()
         current = self.meter.current(now)
         self.latency_bar.setValue(min(int(CHART_SCALE_MS), round(current * 1000)))
         worst = self.meter.worst_since(now - CHART_SECONDS)
-        self.recent_label.setText(f"{_ms(current)} · worst in the last {CHART_SECONDS:g} s: {_ms(worst)}")
+        self.recent_label.setText(f"{format_ms(current)} · worst in the last {CHART_SECONDS:g} s: {format_ms(worst)}")
         for run in self.runs.values():
             self._column(run.kind).show_run(run)
         self.chart.update()
+        if self.chart.is_still(now) and not self._any_running() and not self._pending:
+            self._refresher.stop()  # the last paint showed the still chart; a late tick restarts it
 
     def _refresh_controls(self) -> None:
         busy = self._any_running() or bool(self._pending) or self._unfinished_naive()
@@ -834,12 +490,11 @@ class FloodPage(Scenario):
             "the heartbeat measured both floods to their end",
             f"{self.meter.ticks} ticks",
         )
-        stalls = f"worst stall: qbackground {_ms(qb.worst)}, one signal per item {_ms(naive.worst)}"
-        ctx.check(
-            qb.worst < self.stall_limit,
-            f"qbackground: the worst GUI stall was under {_ms(self.stall_limit)} ({stalls}; "
-            f"{qb.total:,} vs {naive.total:,} items)",
-            stalls,
+        # A figure, not a check: how late the GUI thread ran depends on the machine's load
+        # (performance is measured by make bench, not by a pass/fail smoke test).
+        ctx.report(
+            f"worst GUI stall: qbackground {format_ms(qb.worst)} ({qb.total:,} items), "
+            f"one signal per item {format_ms(naive.worst)} ({naive.total:,} items)"
         )
         ctx.check(
             "in order ✓" in self.qbackground_column.received_label.text()
@@ -869,3 +524,11 @@ class FloodPage(Scenario):
             all(flood.returned for flood in self._naive_floods),
             "the hand-written flood's QRunnable was kept alive until its run() returned",
         )
+        ctx.check(
+            self.qbackground_column.is_final(qb) and self.naive_column.is_final(naive),
+            "once measured, both columns' read-outs are final (an idle refresh skips them)",
+        )
+        cpu_before, wall_before = thread_time(), perf_counter()
+        yield ctx.pause(1.0, "the page sat idle for a second")
+        cpu, wall = thread_time() - cpu_before, perf_counter() - wall_before
+        ctx.report(f"idle after the floods: the GUI thread used {cpu / wall:.0%} of a core over {wall:.1f} s")

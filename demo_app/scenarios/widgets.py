@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -13,19 +13,78 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
+    QWidget,
 )
 
-__all__ = ["log_box", "sized_buttons", "selectable", "status_label"]
+__all__ = ["LogView", "log_box", "selectable", "sized_buttons", "status_label", "steady", "text_width"]
 
 
-def log_box(title: str, placeholder: str) -> tuple[QGroupBox, QPlainTextEdit]:
-    """A titled, read-only, monospace log that keeps its last 500 lines."""
+class LogView(QPlainTextEdit):
+    """A read-only, monospace log that follows its last line.
+
+    ``QPlainTextEdit`` only scrolls along with an append while it is visible and already
+    at the bottom, and on its first show it scrolls to its text cursor (the top): a log
+    filled while its page was hidden showed its first lines. This one scrolls to the end
+    on every append, show and resize, until the user scrolls up to read; scrolling back
+    to the bottom makes it follow again.
+
+    Example::
+
+        log = LogView()
+        log.appendPlainText("0.00 s  started")   # and the view shows this line
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.following = True
+        """Scroll to the last line on every append (False while the user reads further up)."""
+        self.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
+
+    def appendPlainText(self, text: str) -> None:
+        """Append a line, then show it if the log follows its end."""
+        super().appendPlainText(text)
+        self._follow_end()
+
+    def setPlainText(self, text: str) -> None:
+        """Replace the text, then show its end if the log follows it."""
+        super().setPlainText(text)
+        self._follow_end()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown (say, its page was selected): show the last line again."""
+        super().showEvent(event)
+        self._follow_end()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Resized (lines rewrap): keep the last line in view."""
+        super().resizeEvent(event)
+        self._follow_end()
+
+    def _follow_end(self) -> None:
+        if self.following:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    def _on_user_scroll(self, _action: int) -> None:
+        # Emitted for the user's scrolling (wheel, drag, arrows) before the value moves.
+        bar = self.verticalScrollBar()
+        self.following = bar.sliderPosition() >= bar.maximum()
+
+
+def log_box(title: str, placeholder: str) -> tuple[QGroupBox, LogView]:
+    """A titled, read-only, monospace :class:`LogView` that keeps its last 500 lines.
+
+    Example::
+
+        group, log = log_box("Log", "Press Start: the callbacks appear here.")
+        page.body.addWidget(group, 1)
+    """
     box = QGroupBox(title)
     layout = QVBoxLayout(box)
-    log = QPlainTextEdit()
-    log.setReadOnly(True)
+    log = LogView()
     log.setMaximumBlockCount(500)
-    log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     log.setPlaceholderText(placeholder)
     layout.addWidget(log)
     return box, log
@@ -51,3 +110,32 @@ def selectable(labels: Iterable[QLabel]) -> None:
     for label in labels:
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+
+def text_width(widget: QWidget, *samples: str) -> int:
+    """Pixels ``widget`` needs to show the widest of ``samples`` in its current font.
+
+    Give a label whose text changes (a number, a status) this as its minimum width, so
+    the layout around it does not jump when the text grows.
+
+    Example::
+
+        label.setMinimumWidth(text_width(label, "88,888 ms (running)"))
+    """
+    metrics = QFontMetrics(widget.font())
+    return max((metrics.horizontalAdvance(sample) for sample in samples), default=0) + 6
+
+
+def steady(label: QLabel, *samples: str) -> QLabel:
+    """Fix ``label``'s size to fit the widest of ``samples``; returns it.
+
+    A label whose text changes several times a second (a live number) then never moves
+    its neighbours, and costs no layout pass: Qt skips the relayout for a widget of fixed
+    size when its text changes.
+
+    Example::
+
+        steady(recent_label, "888 ms · worst in the last 6 s: 8,888 ms")
+    """
+    label.setFixedSize(text_width(label, *samples), label.sizeHint().height())
+    return label
