@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, TaskInterruptedError, TaskStatus
+from qbackground._owner import _OwnerWatch
 
 from .helpers import Gate
 
@@ -114,14 +115,29 @@ def test_owner_must_be_a_widget() -> None:
         Gate(owner="window")  # type: ignore[arg-type]
 
 
-def test_idle_owner_has_no_event_filter(worker: BackgroundWorker, qtbot: QtBot) -> None:
+def test_idle_owner_has_no_event_filter(
+    worker: BackgroundWorker, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[QEvent.Type] = []
+    original = _OwnerWatch.eventFilter
+
+    def counting(self: _OwnerWatch, watched: QObject, event: QEvent) -> bool:
+        seen.append(event.type())
+        return original(self, watched, event)
+
+    monkeypatch.setattr(_OwnerWatch, "eventFilter", counting)
     window = QWidget()
     qtbot.addWidget(window)
+    window.show()
     task, handler = _run(worker, window)
+    window.setWindowTitle("busy")  # the filter is installed while the task runs...
+    assert seen, "the owner's window was not watched while its task ran"
     task.release.set()
     qtbot.waitUntil(lambda: task.terminal == ["done"])
     assert worker._owners._watches == {}
-    # A close event now is nobody's business.
-    window.show()
+    # ...and removed once no task needs it: a close event now is nobody's business.
+    seen.clear()
+    window.setWindowTitle("idle")
     assert window.close()
-    assert QEvent.Type.Close  # the enum exists; nothing was interrupted twice
+    assert seen == [], f"the event filter still sees the idle owner's events: {seen}"
+    assert task.terminal == ["done"]
