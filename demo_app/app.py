@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from PySide6.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtGui import QStatusTipEvent
 from PySide6.QtWidgets import QApplication
 
 from qbackground import background_worker
@@ -83,6 +84,7 @@ def _automatic_steps(window: MainWindow, first_page: Scenario, options: Options)
         background_worker().unhandled_exception.connect(lambda _task, exc: errors.append(exc))
         for page in window.pages:
             steps.append((page.title.lower(), partial(_page_smoke, window, page)))
+        steps.append(("window", partial(_window_smoke, window)))
         steps.append(("worker", partial(_worker_smoke, errors)))
     return steps
 
@@ -91,6 +93,24 @@ def _page_smoke(window: MainWindow, page: Scenario, ctx: SmokeContext) -> SmokeS
     """Show ``page`` (so a watcher sees it run), then run its smoke test."""
     window.show_page(page)
     yield from page.smoke(ctx)
+
+
+def _window_smoke(window: MainWindow, ctx: SmokeContext) -> SmokeScript:
+    """The status bar's text survives the menus' status tips (hovering the File menu)."""
+    text = window.status_text.text()
+    QApplication.sendEvent(window, QStatusTipEvent("Quit the demo"))
+    ctx.check(
+        window.statusBar().currentMessage() == "Quit the demo",
+        "a menu's status tip shows in the status bar",
+        repr(window.statusBar().currentMessage()),
+    )
+    QApplication.sendEvent(window, QStatusTipEvent(""))  # the pointer left the menu item
+    yield ctx.wait_until(window.status_text.isVisible, "the status text is shown again", timeout=2)
+    ctx.check(
+        window.status_text.text() == text and window.statusBar().currentMessage() == "",
+        "after a status tip, the status bar shows its own text again",
+        repr(window.status_text.text()),
+    )
 
 
 def _worker_smoke(errors: list[BaseException], ctx: SmokeContext) -> SmokeScript:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QMainWindow,
     QStackedWidget,
@@ -66,11 +67,15 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu("&File").addAction(quit_action)
 
         worker = background_worker()
+        # A widget, not showMessage(): a message is temporary, and the menus' status tips
+        # clear it for good; a widget is only covered while a tip shows, then comes back.
         # Short, so the task status widget on the right never cuts it off.
-        self.statusBar().showMessage(f"qbackground {qbackground.__version__} · up to {worker.threads} task threads")
-        self.statusBar().setToolTip(
+        self.status_text = QLabel(f"qbackground {qbackground.__version__} · up to {worker.threads} task threads")
+        """The status bar's permanent text."""
+        self.status_text.setToolTip(
             "Closing the window interrupts running tasks silently (they are owned by their page)"
         )
+        self.statusBar().addWidget(self.status_text, 1)
         self.task_status = TaskStatusWidget(worker)
         """Follows every task of the default worker; hidden while none runs."""
         self.statusBar().addPermanentWidget(self.task_status)

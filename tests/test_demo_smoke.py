@@ -73,6 +73,7 @@ SMOKE_CHECKS = (
     "cpu work: threads vs processes: the thread run's tasks ran in this process",
     "cpu work: threads vs processes: the process run's tasks ran in two other processes at once",
     "cpu work: threads vs processes: the process run used the warmed-up worker processes",
+    "cpu work: threads vs processes: once done, each task's line shows its final count (no more 'so far')",
     "cpu work: threads vs processes: both timings are shown",
     "cpu work: threads vs processes: the speed-up is shown",
     "cpu work: threads vs processes: the handler statuses are DONE",
@@ -89,6 +90,7 @@ SMOKE_CHECKS = (
     "cpu work: threads vs processes: the cancelled tasks stopped by themselves",
     # asyncio: a batch that finishes
     "asyncio: simulated downloads: the page starts idle",
+    "asyncio: simulated downloads: before the first batch, the overall bar counts the N downloads to come",
     "asyncio: simulated downloads: Start launched 50 downloads",
     "asyncio: simulated downloads: done() ran exactly once for every download",
     "asyncio: simulated downloads: every download received all its bytes",
@@ -129,8 +131,13 @@ SMOKE_CHECKS = (
     "dask cluster: the remote exception kept its type",
     "dask cluster: no Dask worker process is left",
     "strict mode: the error names the method (QLabel.setText())",
+    "task_mgr (rayforge api): before anything ran, the overall bar shows 0 % and idle (not 100 %)",
+    "task_mgr (rayforge api): the log's clock starts at 0 with the batch's first task",
     "task_mgr (rayforge api): starting 'words' again cancelled the running one",
     "task_mgr (rayforge api): when_done ran once, 'canceled', once the worker process stopped it",
+    # the window: the status bar's text survives a menu's status tip
+    "window: a menu's status tip shows in the status bar",
+    "window: after a status tip, the status bar shows its own text again",
     # the worker afterwards
     "worker: no exception reached BackgroundWorker.unhandled_exception",
     "worker: every task thread, worker process and the asyncio loop stopped on shutdown()",

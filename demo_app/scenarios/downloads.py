@@ -33,7 +33,7 @@ from qbackground import (
 from ..async_tasks import DownloadPlan, DownloadTask
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import selectable, sized_buttons, status_label
+from .widgets import selectable, sized_buttons, status_label, text_width
 
 __all__ = ["DownloadsPage", "DownloadsRecord"]
 
@@ -139,10 +139,11 @@ class DownloadsPage(Scenario):
         box_layout.addLayout(buttons)
 
         self.overall_bar = QProgressBar()
-        self.overall_bar.setRange(0, 1)
+        self.overall_bar.setRange(0, self.count_spin.value())
         self.overall_bar.setValue(0)
         self.overall_bar.setFormat("%v of %m downloads done")
         box_layout.addWidget(self.overall_bar)
+        self.count_spin.valueChanged.connect(self._on_count_changed)
 
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -168,8 +169,13 @@ class DownloadsPage(Scenario):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        for column in range(len(_COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths, wide enough for the widest text of each column: the columns do not
+        # move when a status or a size changes.
+        widest = {"#": "88", "Size": "888 kB", "Sleeps": "8.88 s (8)", "Status": "downloading"}
+        for column, name in enumerate(_COLUMNS):
+            if name in widest:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+                self.table.setColumnWidth(column, text_width(self.table, widest[name], name) + 12)
         header.setSectionResizeMode(_COLUMNS.index("Received"), QHeaderView.ResizeMode.Stretch)
         table_layout.addWidget(self.table)
         self.body.addWidget(table_box, 1)
@@ -279,6 +285,11 @@ class DownloadsPage(Scenario):
         if item is not None:
             item.setText(status)
 
+    def _on_count_changed(self, count: int) -> None:
+        """N changed: before the first batch, the overall bar counts the N to come."""
+        if not self.record.plans:
+            self.overall_bar.setRange(0, count)
+
     def _refresh_controls(self) -> None:
         busy = any(handler.is_alive() for handler in self.handlers)
         self.start_button.setEnabled(not busy)
@@ -336,6 +347,11 @@ class DownloadsPage(Scenario):
         count = self.smoke_count
         ctx.check(self.is_idle(), "the page starts idle (Start enabled, Cancel all disabled)")
         self.count_spin.setValue(count)
+        ctx.check(
+            bool(self.record.plans) or self.overall_bar.text() == f"0 of {count} downloads done",
+            "before the first batch, the overall bar counts the N downloads to come",
+            self.overall_bar.text(),
+        )
         self.start_button.click()
         ctx.check(
             not self.start_button.isEnabled() and self.cancel_button.isEnabled() and len(self.handlers) == count,

@@ -33,7 +33,7 @@ from qbackground import (
 from ..cpu_tasks import PartResult, PrimeCountTask, WarmUpTask, count_primes_sieve
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, sized_buttons, status_label
+from .widgets import log_box, selectable, sized_buttons, status_label, steady
 
 __all__ = ["PairRun", "ProcessesPage"]
 
@@ -175,8 +175,7 @@ class ProcessesPage(Scenario):
             bar.setRange(0, 100)
             bar.setValue(0)
             bar.setFormat("%p %")
-            message = QLabel(_IDLE_TEXT)
-            message.setMinimumWidth(150)
+            message = steady(QLabel(_IDLE_TEXT), "88,888,888 primes so far", "88,888,888 primes in 888.88 s")
             grid.addWidget(QLabel(f"Task {part + 1}: n ≡ {(3 + 2 * part) % modulus} (mod {modulus})"), part, 0)
             grid.addWidget(bar, part, 1)
             grid.addWidget(message, part, 2)
@@ -342,6 +341,7 @@ class ProcessesPage(Scenario):
         run = self._run()
         run.terminal[part].append("done")
         run.results[part] = result
+        self.part_labels[part].setText(f"{result.primes:,} primes in {result.seconds:.2f} s")  # no more "so far"
         self._log(
             f"task {part + 1}: done({result.primes:,} primes); run() took {result.seconds:.2f} s "
             f"in {_where(result.pid)}"
@@ -359,6 +359,7 @@ class ProcessesPage(Scenario):
     def on_part_canceled(self, part: int) -> None:
         run = self._run()
         run.terminal[part].append("canceled")
+        self.part_labels[part].setText(f"cancelled at {self.bars[part].value()} %")
         self._log(f"task {part + 1}: canceled() at {self.bars[part].value()} %")
         self._refresh_controls()
 
@@ -366,6 +367,7 @@ class ProcessesPage(Scenario):
         run = self._run()
         run.terminal[part].append("handle_exception")
         run.error = exc
+        self.part_labels[part].setText(f"failed: {type(exc).__name__}")
         self._log(f"task {part + 1}: handle_exception({type(exc).__name__}: {exc}) → True; cancelling the rest")
         self.cancel()
         return True
@@ -502,6 +504,11 @@ class ProcessesPage(Scenario):
             set(processes.pids) <= self.pool_pids,
             "the process run used the warmed-up worker processes",
             f"pids {processes.pids}, warmed up {sorted(self.pool_pids)}",
+        )
+        ctx.check(
+            all("so far" not in label.text() and "primes in" in label.text() for label in self.part_labels),
+            "once done, each task's line shows its final count (no more 'so far')",
+            f"{[label.text() for label in self.part_labels]}",
         )
         ctx.check(
             "primes" in self.thread_result_label.text() and "primes" in self.process_result_label.text(),

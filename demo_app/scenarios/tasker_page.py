@@ -31,7 +31,7 @@ from ..cpu_tasks import count_primes_sieve
 from ..smoke import SmokeContext, SmokeScript
 from ..tasker_funcs import WORDS_PER_FILE, count_words, crunch_primes, fetch_pages
 from .base import Scenario
-from .widgets import log_box, sized_buttons, status_label
+from .widgets import log_box, sized_buttons, status_label, steady, text_width
 
 __all__ = ["TaskRecord", "TaskerPage"]
 
@@ -136,10 +136,13 @@ class TaskerPage(Scenario):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        for column in range(4):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(3, 110)
+        # Fixed widths for the widest text of each column: nothing moves as statuses change.
+        widest = ("primes  #888", max(_KINDS.values(), key=len), "completed", "100 %")
+        for column, text in enumerate(widest):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            heading = self.table.horizontalHeaderItem(column)
+            self.table.setColumnWidth(column, text_width(self.table, text, heading.text() if heading else "") + 16)
+        self.table.setColumnWidth(3, max(110, self.table.columnWidth(3)))
         header.setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.body.addWidget(self.table, 3)
@@ -148,12 +151,12 @@ class TaskerPage(Scenario):
         overall.addWidget(QLabel("Overall (tasks_updated):"))
         self.overall_bar = QProgressBar()
         self.overall_bar.setRange(0, 100)
-        self.overall_bar.setValue(100)
+        self.overall_bar.setValue(0)  # task_mgr says 1.0 with no task; nothing ran yet
         self.overall_bar.setFormat("%p %")
         overall.addWidget(self.overall_bar, 1)
         self.overall_label = status_label()
-        self.overall_label.setText("idle")
-        self.overall_label.setMinimumWidth(120)
+        self.overall_label.setText("idle · nothing ran yet")
+        steady(self.overall_label, "idle · nothing ran yet", "88 running")
         overall.addWidget(self.overall_label)
         self.body.addLayout(overall)
 
@@ -224,6 +227,8 @@ class TaskerPage(Scenario):
     # -- the tasker's callbacks, on the GUI thread -----------------------------------------
 
     def _started(self, task: Task[Any]) -> Task[Any]:
+        if all(record.done_calls for record in self.records.values() if record.task is not task):
+            self._new_log_section()  # the first task of a batch: its clock starts at 0
         replaced = [
             record
             for record in self.records.values()
@@ -322,6 +327,12 @@ class TaskerPage(Scenario):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _new_log_section(self) -> None:
+        """Start the log's clock again (as the other pages do for each run), after a blank line."""
+        self._started_at = monotonic()
+        if shiboken6.isValid(self.log) and self.log.toPlainText():
+            self.log.appendPlainText("")
+
     def _log(self, text: str) -> None:
         if shiboken6.isValid(self.log):
             self.log.appendPlainText(f"{monotonic() - self._started_at:6.2f} s  {text}")
@@ -352,6 +363,11 @@ class TaskerPage(Scenario):
             not task_mgr.has_tasks() and task_mgr.get_overall_progress() == 1.0,
             "task_mgr starts idle (overall progress 1.0)",
         )
+        ctx.check(
+            bool(self.records) or (self.overall_bar.value() == 0 and self.overall_label.text().startswith("idle")),
+            "before anything ran, the overall bar shows 0 % and idle (not 100 %)",
+            f"bar {self.overall_bar.value()}, {self.overall_label.text()!r}",
+        )
         yield from self._smoke_all(ctx)
         yield from self._smoke_replace(ctx)
         yield from self._smoke_cancel(ctx)
@@ -365,6 +381,12 @@ class TaskerPage(Scenario):
         first = len(self.updates)
         self.start_all()
         batch = list(self.records.values())[-3:]
+        section = self.log.toPlainText().split("\n\n")[-1].splitlines()
+        ctx.check(
+            bool(section) and section[0].startswith("  0.00 s"),
+            "the log's clock starts at 0 with the batch's first task",
+            repr(section[:1]),
+        )
         ctx.check(
             sorted(record.task.key for record in batch) == ["fetch", "primes", "words"]
             and len(task_mgr.tasks) == 3,
