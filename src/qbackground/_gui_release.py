@@ -11,9 +11,8 @@ event pump segfaults; a widget destroyed elsewhere is worse.
 of qbackground that Python may own inherits it. Its ``__del__`` runs on the dying
 thread; off the GUI thread it *resurrects* the object (PEP 442: a finalizer may store
 ``self``, and runs only once per object) into a graveyard and wakes a small reaper
-object that lives on the GUI thread. The reaper, on the GUI thread, lets the object
-release its Qt resources (:meth:`GuiThreadFinalized._release_on_gui_thread`) and drops
-it: the destructor then runs there. A finalizer runs only once, so an object that
+object that lives on the GUI thread. The reaper, on the GUI thread, drops it: the
+destructor then runs there. A finalizer runs only once, so an object that
 other garbage still refers to (a cycle) must not be left for a later collection on
 another thread: the reaper then collects that garbage itself, on the GUI thread.
 
@@ -96,10 +95,6 @@ def reap() -> None:
             obj = graveyard.popleft()
         except IndexError:  # pragma: no cover - emptied by a nested reap
             break
-        try:
-            obj._release_on_gui_thread()
-        except Exception:  # pragma: no cover - a release hook must not stop the others
-            pass
         ref = weakref.ref(obj)
         del obj  # usually the last reference: the destructor runs here, on this thread
         if ref() is not None:
@@ -110,12 +105,12 @@ def reap() -> None:
         # thread would destroy it there: collect that garbage now, on this thread.
         gc.collect()
         for ref in survivors:
-            obj = ref()
-            if obj is not None:
+            survivor = ref()
+            if survivor is not None:
                 # Referenced by live objects after all (another finalizer revived
                 # it): keep it for good rather than let it die on another thread.
-                _kept.append(obj)
-                del obj
+                _kept.append(survivor)
+                del survivor
 
 
 def pending_count() -> int:
@@ -140,8 +135,6 @@ class GuiThreadFinalized:
 
     List it *before* the Qt base (``class Worker(GuiThreadFinalized, QObject)``) and
     call :func:`install` on the GUI thread before the first instance is made.
-    Subclasses may override :meth:`_release_on_gui_thread` to stop timers or
-    disconnect before the Qt destructor runs.
     """
 
     __slots__ = ()
@@ -154,6 +147,3 @@ class GuiThreadFinalized:
         # object) alive until the reaper drops it on the GUI thread.
         _graveyard.append(self)
         _wake()
-
-    def _release_on_gui_thread(self) -> None:
-        """Free Qt resources before the object is dropped (GUI thread). Default: nothing."""
