@@ -1,15 +1,24 @@
-"""The executor's side of a handler: start ``run()``, report how it ended."""
+"""The executor's side of a handler: start ``run()``, report how it ended.
+
+The public methods here are the :class:`qbackground.backends.Job` interface a custom
+executor uses; the built-in backends use nothing else. The private ``_begin``,
+``_succeed`` and ``_fail`` are the same steps without the misuse checks, for
+``run_here()``'s hot path.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ._errors import TaskStateError
 from ._handler_delivery import HandlerDelivery
 from ._local import LocalLifeCycle
 from ._status import TaskStatus
 
 if TYPE_CHECKING:
+    from ._lifecycle import TaskLifeCycle
     from ._task import BackgroundTask
 
 __all__ = ["HandlerJob"]
@@ -25,8 +34,31 @@ class HandlerJob(HandlerDelivery[V]):
 
     __slots__ = ()
 
+    # -- the public Job interface (for executors) -----------------------------------------
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """The read-only mapping the task's ``get_params()`` returned at ``handle()``
+        (empty, never None); an executor that runs the task elsewhere sends it along.
+
+        Example::
+
+            payload = (pickle.dumps(job.task), dict(job.params))
+        """
+        return self._params
+
     def run_here(self) -> None:
-        """Run the task on the calling (executor) thread; used by in-process executors."""
+        """Run the task on the calling thread, from start to reported ending.
+
+        For in-process executors: it does :meth:`begin`, ``run()``, then
+        :meth:`succeed` or :meth:`fail`, and the executor's ``on_stop()`` — all of the
+        protocol in one call. A job cancelled while it waited returns at once.
+
+        Example::
+
+            def submit(self, job: Job) -> None:
+                threading.Thread(target=job.run_here, daemon=True).start()
+        """
         lifecycle = self._begin()
         if lifecycle is None:
             return
@@ -46,6 +78,132 @@ class HandlerJob(HandlerDelivery[V]):
             self._succeed(value)
         finally:
             self._executor.on_stop()
+
+    def begin(self) -> TaskLifeCycle[Any] | None:
+        """The job starts now (executor side): its lifecycle, or None if it will not run.
+
+        None means the job was cancelled, timed out or interrupted while it waited: its
+        slot was already released (``on_unqueue()``), so drop it. Otherwise the job is
+        ``RUNNING``, the executor's ``on_start()`` was called, and the executor must
+        later call exactly one of :meth:`succeed` or :meth:`fail`, then its own
+        ``on_stop()`` once the work has really stopped. Pass the lifecycle to
+        ``run()`` when the task runs in this process; a task running elsewhere reports
+        through :meth:`replay` instead.
+
+        Raises:
+            TaskStateError: the job was not submitted yet, or ``begin()`` already ran.
+
+        Example::
+
+            lifecycle = job.begin()
+            if lifecycle is None:
+                return  # cancelled while it waited
+            try:
+                value = job.task.run(lifecycle)
+            except BaseException as exc:
+                job.fail(exc)
+            else:
+                job.succeed(value)
+            finally:
+                self.on_stop()
+        """
+        if self._status is TaskStatus.CREATED:
+            raise TaskStateError("begin() before the job was submitted: execute() submits it")
+        if self._lifecycle is not None:
+            raise TaskStateError("begin() was already called for this job; a job begins once")
+        return self._begin()
+
+    def replay(
+        self,
+        items: Sequence[Any] = (),
+        events: Sequence[tuple[str, Any]] = (),
+        message: str | None = None,
+        fraction: float | None = None,
+        *,
+        flush: bool = False,
+    ) -> None:
+        """Replay what a task running elsewhere reported (any thread, after :meth:`begin`).
+
+        ``items`` are what its ``publish()`` queued, in order; ``events`` its
+        ``send_event(name, data)`` pairs; ``message`` and ``fraction`` (0..1) its latest
+        text and overall progress, None when unchanged. They reach ``progress()`` and
+        the other callbacks on the GUI thread, coalesced as local reports are;
+        ``flush=True`` delivers at once, as the task's ``flush()`` does. Reports after
+        the job was cancelled or interrupted are dropped.
+
+        Raises:
+            TaskStateError: called before :meth:`begin`.
+
+        Example::
+
+            kind, items, message = connection.recv()
+            job.replay(items, message=message)
+        """
+        lifecycle = self._lifecycle
+        if lifecycle is None:
+            raise TaskStateError("replay() before begin(): a job reports only while it runs")
+        lifecycle.feed(
+            items if type(items) is list else list(items),
+            events if type(events) is list else list(events),
+            message,
+            fraction,
+        )
+        if flush:
+            lifecycle.request_flush()
+
+    def succeed(self, value: Any) -> None:
+        """``run()`` returned ``value`` (executor side, any thread).
+
+        ``done(value)`` follows on the GUI thread, after every report made before this
+        call — unless a ``cancel()`` or timeout decided the job first; then this only
+        records that ``run()`` is over. Call the executor's ``on_stop()`` after it.
+
+        Raises:
+            TaskStateError: called before :meth:`begin`, or after the job's ending was
+                already reported.
+
+        Example::
+
+            job.succeed(future.result())
+            self.on_stop()
+        """
+        self._check_ending("succeed()")
+        self._succeed(value)
+
+    def fail(self, exc: BaseException) -> None:
+        """``run()`` raised ``exc`` (executor side, any thread).
+
+        ``handle_exception(exc)`` follows on the GUI thread (or the unhandled path),
+        unless the job was already decided — say, the ``TaskInterruptedError`` of a
+        cancelled task. A task that could not be started (not picklable, no worker)
+        fails the same way. Call the executor's ``on_stop()`` after it.
+
+        Raises:
+            TaskStateError: called before :meth:`begin`, or after the job's ending was
+                already reported.
+
+        Example::
+
+            except BaseException as exc:
+                job.fail(exc)
+            finally:
+                self.on_stop()
+        """
+        self._check_ending("fail()")
+        lifecycle = self._lifecycle
+        if lifecycle is not None:
+            lifecycle.finish()
+        self._fail(exc)
+
+    def _check_ending(self, what: str) -> None:
+        if self._lifecycle is None:
+            raise TaskStateError(f"{what} before begin(): a job ends only after it began")
+        if self._run_over:
+            raise TaskStateError(
+                f"{what} after the job's ending was already reported; call succeed() or fail() once"
+            )
+
+    # -- the same steps, unchecked ---------------------------------------------------------
 
     def _begin(self) -> LocalLifeCycle[Any] | None:
         """QUEUED -> RUNNING (executor side); the lifecycle, or None if already decided.

@@ -74,6 +74,7 @@ class HandlerState(Generic[V]):
         "_started_at",
         "_run_over",
         "_stop_watchers",
+        "_unhandled_routes",
         "__weakref__",
     )
 
@@ -110,6 +111,10 @@ class HandlerState(Generic[V]):
         # start (decided while queued); _stop_watchers wait for that (see when_stopped).
         self._run_over = False
         self._stop_watchers: list[StopWatcher] | None = None
+        # route_unhandled(): (on_error, on_timeout), offered before the worker's signals.
+        self._unhandled_routes: (
+            tuple[Callable[[BaseException], bool] | None, Callable[[], bool] | None] | None
+        ) = None
 
     if TYPE_CHECKING:
         # Defined by the GUI-thread mixin (_handler_delivery).
@@ -140,7 +145,8 @@ class HandlerState(Generic[V]):
             self._executor.on_unqueue()
             self._mark_stopped()  # it will never start
         else:
-            self._executor.on_interrupt(self)  # e.g. tell a worker process, or cancel a coroutine
+            # E.g. tell a worker process, or cancel a coroutine (self is always a handler).
+            self._executor.on_interrupt(self)  # type: ignore[arg-type]
         self._after_decision()
         return True
 

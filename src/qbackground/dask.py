@@ -47,7 +47,7 @@ from distributed import Client
 
 from ._async import AsyncBackgroundTask
 from ._errors import ProcessCrashedError, QBackgroundError, TaskStateError
-from .backends import Executor
+from .backends import Executor, Job
 from .backends._child import ChildLifeCycle, RemoteTraceback
 
 __all__ = ["DaskExecutor"]
@@ -67,7 +67,7 @@ class _Tracked:
 
     __slots__ = ("job", "future", "event_name", "end_seen", "outcome", "lock")
 
-    def __init__(self, job: Any, event_name: str) -> None:
+    def __init__(self, job: Job, event_name: str) -> None:
         self.job = job
         self.future: Any = None  # a distributed Future (untyped methods)
         self.event_name = event_name
@@ -187,13 +187,12 @@ class DaskExecutor(Executor):
         if self._closed:
             raise TaskStateError("this DaskExecutor was closed")
 
-    def submit(self, job: Any) -> None:
+    def submit(self, job: Job) -> None:
         if self._closed:
             raise TaskStateError("this DaskExecutor was closed")
         job_id = next(_ids)
         tracked = _Tracked(job, f"{self._queue_name}-cancel-{job_id}")
-        lifecycle = job._begin()
-        if lifecycle is None:
+        if job.begin() is None:
             return
         with self._lock:
             self._jobs[job_id] = tracked
@@ -201,7 +200,7 @@ class DaskExecutor(Executor):
             future = self.client.submit(
                 _run_remote,
                 job.task,
-                dict(job._params),
+                dict(job.params),
                 job_id,
                 self._queue_name,
                 tracked.event_name,
@@ -219,7 +218,7 @@ class DaskExecutor(Executor):
         tracked.future = future
         future.add_done_callback(lambda fut, job_id=job_id: self._future_done(job_id, fut))
 
-    def on_interrupt(self, job: Any) -> None:
+    def on_interrupt(self, job: Job) -> None:
         with self._lock:
             found = [t for t in self._jobs.values() if t.job is job]
         for tracked in found:
@@ -279,10 +278,7 @@ class DaskExecutor(Executor):
                 continue
             if kind == "report":
                 _, _, items, events, text, fraction, urgent = message
-                lifecycle = tracked.job._lifecycle
-                lifecycle.feed(items, events, text, fraction)
-                if urgent:
-                    lifecycle.request_flush()
+                tracked.job.replay(items, events, text, fraction, flush=urgent)
             elif kind == "end":
                 with tracked.lock:
                     tracked.end_seen = True
@@ -334,11 +330,10 @@ class DaskExecutor(Executor):
         if tracked is None:
             return
         job = tracked.job
-        job._lifecycle.finish()
         if kind == "done":
-            job._succeed(value)
+            job.succeed(value)
         elif kind == "error":
-            job._fail(value)
+            job.fail(value)
         self.on_stop()
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from .._async import AsyncBackgroundTask
 from .._errors import TaskStateError
-from ._base import Executor
+from .._lifecycle import TaskLifeCycle
+from ._base import Executor, Job
 
 __all__ = ["LOOP_CHOICES", "AsyncioExecutor", "resolve_loop"]
 
@@ -73,11 +74,11 @@ class AsyncioExecutor(Executor):
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._tasks: dict[Any, asyncio.Task[None]] = {}
+        self._tasks: dict[Job, asyncio.Task[None]] = {}
         self._closed = False
         # Jobs handed over by submit(), started by one loop callback per burst: a
         # call_soon_threadsafe per job would write the loop's wake-up socket each time.
-        self._incoming: deque[Any] = deque()
+        self._incoming: deque[Job] = deque()
         self._wake_pending = False
 
     def check_task(self, task: Any) -> None:
@@ -92,7 +93,7 @@ class AsyncioExecutor(Executor):
         """Coroutines started and not yet finished."""
         return len(self._tasks)
 
-    def submit(self, job: Any) -> None:
+    def submit(self, job: Job) -> None:
         loop = self._loop
         if loop is None or self._closed:  # first use, or shut down (raises): take the lock
             loop = self._ensure_loop()
@@ -103,7 +104,7 @@ class AsyncioExecutor(Executor):
             self._wake_pending = True
             loop.call_soon_threadsafe(self._start_incoming)
 
-    def on_interrupt(self, job: Any) -> None:
+    def on_interrupt(self, job: Job) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
@@ -155,25 +156,25 @@ class AsyncioExecutor(Executor):
         loop = asyncio.get_running_loop()
         while incoming:
             job = incoming.popleft()
-            lifecycle = job._begin()
+            lifecycle = job.begin()
             if lifecycle is None:
                 continue  # cancelled while waiting
             self._tasks[job] = loop.create_task(self._run(job, lifecycle))
 
-    async def _run(self, job: Any, lifecycle: Any) -> None:
+    async def _run(self, job: Job, lifecycle: TaskLifeCycle[Any]) -> None:
         try:
             value = await job.task.run(lifecycle)
         except asyncio.CancelledError as exc:
-            job._fail(exc)  # a no-op when cancel/timeout decided it; else a real failure
+            job.fail(exc)  # a no-op when cancel/timeout decided it; else a real failure
         except BaseException as exc:  # every failure must reach handle_exception
-            job._fail(exc)
+            job.fail(exc)
         else:
-            job._succeed(value)
+            job.succeed(value)
         finally:
             self._tasks.pop(job, None)
             self.on_stop()
 
-    def _cancel(self, job: Any) -> None:
+    def _cancel(self, job: Job) -> None:
         task = self._tasks.get(job)
         if task is not None:
             task.cancel()

@@ -33,7 +33,7 @@ from typing import Any
 from .._async import AsyncBackgroundTask
 from .._errors import ProcessCrashedError, QBackgroundError, TaskStateError
 from . import _child
-from ._base import Executor
+from ._base import Executor, Job
 
 __all__ = ["ProcessExecutor"]
 
@@ -48,7 +48,7 @@ class _Worker:
     def __init__(self, process: BaseProcess, conn: Connection, ready_by: float) -> None:
         self.process = process
         self.conn = conn
-        self.job: Any = None  # the handler whose run() this process executes
+        self.job: Job | None = None  # the job whose run() this process executes
         self.job_id = 0
         self.kill_at: float | None = None  # grace deadline after a cancel
         self.retiring = False  # asked to stop (shutdown)
@@ -115,7 +115,7 @@ class ProcessExecutor(Executor):
         self._closed = False
         # Manager-thread state ---------------------------------------------------------
         self._workers: list[_Worker] = []
-        self._waiting: deque[Any] = deque()
+        self._waiting: deque[Job] = deque()
         self._stopping = False
         self._stop_deadline: float | None = None
         self._started = 0  # processes started so far (for tests and diagnostics)
@@ -134,10 +134,10 @@ class ProcessExecutor(Executor):
                 "the 'asyncio' executor, not 'process'"
             )
 
-    def submit(self, job: Any) -> None:
+    def submit(self, job: Job) -> None:
         self._command("submit", job)
 
-    def on_interrupt(self, job: Any) -> None:
+    def on_interrupt(self, job: Job) -> None:
         # Never refused: a cancel or timeout must reach a running process even while the
         # executor shuts down (and must not raise into the deadline thread).
         self._command("cancel", job, force=True)
@@ -210,10 +210,10 @@ class ProcessExecutor(Executor):
                 )
         return None
 
-    def _refuse(self, job: Any, error: QBackgroundError) -> None:
+    def _refuse(self, job: Job, error: QBackgroundError) -> None:
         """End a job that cannot run here through its handle_exception()."""
-        if job._begin() is not None:
-            job._fail(error)
+        if job.begin() is not None:
+            job.fail(error)
             self.on_stop()
 
     # -- the manager thread ------------------------------------------------------------------
@@ -231,7 +231,7 @@ class ProcessExecutor(Executor):
                 self._refuse(job, error)
             for worker in self._workers:
                 if worker.job is not None:
-                    worker.job._fail(error)
+                    worker.job.fail(error)
                     self._release(worker)
             self._failure = error  # later submits raise it at execute()
         finally:
@@ -278,9 +278,10 @@ class ProcessExecutor(Executor):
                 else:
                     self._waiting.append(payload)
             elif kind == "cancel":
+                cancelled: Job = payload
                 for worker in self._workers:
-                    if worker.job is payload:
-                        self._send(worker, ("cancel", worker.job_id, payload.is_cancelled()))
+                    if worker.job is cancelled:
+                        self._send(worker, ("cancel", worker.job_id, cancelled.is_cancelled()))
                         if worker.kill_at is None:
                             worker.kill_at = monotonic() + self.grace
             elif kind == "shutdown":
@@ -302,13 +303,12 @@ class ProcessExecutor(Executor):
                 continue
             while self._waiting:
                 job = self._waiting.popleft()
-                lifecycle = job._begin()
-                if lifecycle is None:
+                if job.begin() is None:
                     continue  # cancelled while waiting: the handler released the slot
                 try:
                     payload = pickle.dumps(job.task)
                 except Exception as exc:
-                    job._fail(
+                    job.fail(
                         QBackgroundError(
                             f"{type(job.task).__name__} could not be pickled to send it to a "
                             f"worker process ({type(exc).__name__}: {exc}); keep widgets, locks "
@@ -321,7 +321,7 @@ class ProcessExecutor(Executor):
                 worker.job = job
                 worker.job_id = next(_ids)
                 worker.kill_at = None
-                self._send(worker, ("run", worker.job_id, payload, dict(job._params)))
+                self._send(worker, ("run", worker.job_id, payload, dict(job.params)))
                 break
 
     def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
@@ -347,19 +347,15 @@ class ProcessExecutor(Executor):
             return  # a stale message from a job already settled
         if kind == "report":
             _, _, items, events, text, fraction, urgent = message
-            lifecycle = job._lifecycle
-            lifecycle.feed(items, events, text, fraction)
-            if urgent:
-                lifecycle.request_flush()
+            job.replay(items, events, text, fraction, flush=urgent)
             return
-        job._lifecycle.finish()
         if kind == "done":
-            job._succeed(message[2])
+            job.succeed(message[2])
         else:
             exc, text = message[2], message[3]
             if exc.__cause__ is None:
                 exc.__cause__ = _child.RemoteTraceback(text)
-            job._fail(exc)
+            job.fail(exc)
         self._release(worker)
         if worker.retiring:
             self._send(worker, ("stop",))
@@ -378,10 +374,10 @@ class ProcessExecutor(Executor):
         job = worker.job
         if job is not None:
             if not worker.ready and self._broken is not None:
-                job._fail(self._broken)
+                job.fail(self._broken)
             else:
                 name = type(job.task).__name__
-                job._fail(ProcessCrashedError(f"the worker process running {name} {_describe(code)}"))
+                job.fail(ProcessCrashedError(f"the worker process running {name} {_describe(code)}"))
             self._release(worker)
         worker.conn.close()
         self._workers.remove(worker)
