@@ -9,6 +9,7 @@ callbacks always run on the original, in the GUI process).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -74,6 +75,8 @@ def _report_step(lifecycle: TaskLifeCycle[Any], step: Step) -> bool:
     if kind == "publish":
         for i in range(step[1]):
             lifecycle.publish(i)
+    elif kind == "beat":
+        lifecycle.publish()  # a heartbeat: progress([]) on the GUI thread
     elif kind == "started":
         lifecycle.publish("started")
         lifecycle.flush()
@@ -112,6 +115,8 @@ class Scripted(_Recording, BackgroundTask[Any, Any]):
                     pass
             elif kind == "return":
                 result = step[1]
+            elif kind == "pid":  # where run() ran
+                result = os.getpid()
         return result
 
 
@@ -134,4 +139,6 @@ class AsyncScripted(_Recording, AsyncBackgroundTask[Any, Any]):
                 await asyncio.sleep(step[1])
             elif kind == "return":
                 result = step[1]
+            elif kind == "pid":
+                result = os.getpid()
         return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import (
+    BackgroundTaskWrapper,
     BackgroundWorker,
     TaskCancelledError,
     TaskInterruptedError,
@@ -69,6 +71,65 @@ def test_done_after_every_item_in_order(backend: Backend, qtbot: QtBot) -> None:
     assert names[-1] == "done" and task.calls[-1] == ("done", 7)
     assert ("message", "m") in task.calls and ("event", ("e", 1)) in task.calls
     assert handler.status is TaskStatus.DONE and handler.get_result() == 7
+
+
+def test_an_empty_publish_is_one_progress_call(backend: Backend, qtbot: QtBot) -> None:
+    # CUBA, Jmix and Swing call progress([]) for publish() with no changes: a heartbeat.
+    task = backend.task([("beat",), ("return", 1)])
+    backend.start(task)
+    qtbot.waitUntil(lambda: task.terminal == ["done"], timeout=20_000)
+    assert task.calls == [("progress", 0), ("done", 1)]
+    assert task.items == []
+
+
+def test_empty_publishes_coalesce_with_items(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    # The GUI thread is blocked (in this test) while the task publishes, so each group of
+    # publishes is one batch: heartbeats ride along with items, several make one call.
+    import threading
+
+    published, go, second = threading.Event(), threading.Event(), threading.Event()
+
+    class Beats(Scripted):
+        def run(self, lifecycle: Any) -> Any:
+            lifecycle.publish()
+            lifecycle.publish(1, 2)
+            lifecycle.publish()
+            published.set()
+            go.wait(10)
+            lifecycle.publish()
+            lifecycle.publish()
+            second.set()
+            return None
+
+    task = Beats([])
+    worker.handle(task).execute()
+    assert published.wait(10)
+    qtbot.waitUntil(lambda: task.items == [1, 2], timeout=20_000)
+    go.set()
+    assert second.wait(10)
+    qtbot.waitUntil(lambda: task.terminal == ["done"], timeout=20_000)
+    assert task.calls == [("progress", 2), ("progress", 0), ("done", None)]
+
+
+def test_a_wrapper_restarts_on_its_executor(backend: Backend, qtbot: QtBot) -> None:
+    first_task = backend.task([("started",), ("wait_interrupt",)])
+    wrapper: BackgroundTaskWrapper[Any, Any] = BackgroundTaskWrapper(
+        first_task, backend.worker, executor=backend.executor
+    )
+    assert wrapper.executor is backend.executor
+    first = wrapper.restart()
+    wait_started(qtbot, first_task)
+    second = wrapper.restart(backend.task([("pid",)]))
+    assert first.status is TaskStatus.CANCELLED
+    qtbot.waitUntil(lambda: second.is_done(), timeout=20_000)
+    pid = second.get_result()
+    off_process = backend.name in ("process", "dask")
+    assert (pid != os.getpid()) is off_process, f"{backend.name} ran run() in pid {pid}"
+    assert first_task.terminal == ["canceled"]
+    # restart(executor=...) switches this and later runs.
+    third = wrapper.restart(executor="thread" if not backend.name.startswith("asyncio") else "asyncio")
+    qtbot.waitUntil(lambda: third.is_done(), timeout=20_000)
+    assert third.get_result() == os.getpid()
 
 
 def test_failure_keeps_type_and_message(backend: Backend, qtbot: QtBot) -> None:
@@ -187,3 +248,33 @@ def test_unpicklable_task_fails_clearly(qapp: QApplication, qtbot: QtBot) -> Non
         assert worker._processes.processes_started == 1  # the pool is fine
     finally:
         worker.shutdown(timeout=10)
+
+
+def test_get_ui_accessor_refuses_other_threads(worker: BackgroundWorker) -> None:
+    # CUBA and Jmix check UI access in getUIAccessor(): get it on the GUI thread.
+    import threading
+
+    from qbackground import IllegalConcurrentAccessError
+
+    raised: list[BaseException] = []
+
+    def off_gui() -> None:
+        try:
+            worker.get_ui_accessor()
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=off_gui, name="not-the-gui")
+    thread.start()
+    thread.join()
+    assert len(raised) == 1 and isinstance(raised[0], IllegalConcurrentAccessError)
+    assert "GUI thread" in str(raised[0]) and "not-the-gui" in str(raised[0])
+    worker.get_ui_accessor()  # fine on the GUI thread
+
+
+def test_a_wrapper_checks_its_executor(worker: BackgroundWorker) -> None:
+    with pytest.raises(TypeError, match="executor must be a backend name"):
+        BackgroundTaskWrapper(worker=worker, executor=5)  # type: ignore[arg-type]
+    wrapper: BackgroundTaskWrapper[Any, Any] = BackgroundTaskWrapper(Scripted([]), worker, executor="nope")
+    with pytest.raises(ValueError, match="unknown executor 'nope'"):
+        wrapper.restart()

@@ -97,8 +97,9 @@ def test_show_opens_a_modal_window_and_returns_at_once(
     assert window.isVisible() and window.isModal()
     assert window.windowModality() is Qt.WindowModality.ApplicationModal
     assert window.parentWidget() is owner
-    assert window.windowTitle() == "Background Task"
-    assert window.message_label.text() == "Please wait…"
+    # CUBA's default texts (backgroundWork.caption, backgroundWork.defaultText)
+    assert window.windowTitle() == "Performing operation"
+    assert window.message_label.text() == "Please wait for operation to complete"
     assert window.task is task
     handler = window.handler
     assert handler is not None and handler in worker.active_handlers()
@@ -129,15 +130,47 @@ def test_title_and_message_are_shown(qtbot: QtBot, worker: BackgroundWorker, own
     Ended(window).wait(qtbot)
 
 
-def test_a_task_without_owner_is_refused(worker: BackgroundWorker) -> None:
+def test_a_task_without_owner_is_refused_by_the_static_show(worker: BackgroundWorker) -> None:
     for opener in (
         lambda task: BackgroundWorkWindow.show(task, worker=worker),
         lambda task: BackgroundWorkProgressWindow.show(task, total=3, worker=worker),
-        lambda task: BackgroundTaskDialog(task, worker=worker).open(),
     ):
-        with pytest.raises(ValueError, match="no owner"):
+        with pytest.raises(ValueError, match="no owner.*BackgroundTaskDialog"):
             opener(Scripted())
     assert worker.active_handlers() == []
+
+
+@pytest.mark.parametrize("total", [None, 4])
+def test_the_builder_takes_an_ownerless_task(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates, total: int | None
+) -> None:
+    # Jmix's builder needs no owner screen; CUBA's static show() does.
+    go = gates.new()
+    task = Scripted([("publish", 2), ("wait", go)])
+    window = BackgroundTaskDialog(task, worker=worker).with_total(total).open()
+    assert window.isVisible() and window.isModal()
+    assert window.handler in worker.active_handlers()
+    if isinstance(window, BackgroundWorkProgressWindow):
+        qtbot.waitUntil(lambda: window.progress_label.text() == "Processed 2 items of 4", timeout=WAIT_MS)
+    ended = Ended(window)
+    go.set()
+    ended.wait(qtbot)
+    assert ended.status is TaskStatus.DONE and task.terminal == ["done"]
+
+
+def test_handler_is_there_from_start_and_refused_before(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates
+) -> None:
+    go = gates.new()
+    window = BackgroundWorkWindow(Scripted([("wait", go)], owner=owner))
+    with pytest.raises(TaskStateError, match="before start"):
+        window.handler
+    window.start(worker=worker)
+    handler = window.handler
+    assert handler.status is TaskStatus.RUNNING or handler.status is TaskStatus.QUEUED
+    go.set()
+    Ended(window).wait(qtbot)
+    assert window.handler is handler and handler.status is TaskStatus.DONE
 
 
 def test_a_deleted_owner_is_refused(qtbot: QtBot, worker: BackgroundWorker) -> None:
@@ -226,8 +259,45 @@ def test_percent_progress(qtbot: QtBot, worker: BackgroundWorker, owner: QMainWi
     assert window.progress_bar.value() == 50
     go.set()
     ended.wait(qtbot)
-    # 199 of 200 is not 100 %: percentages are rounded down.
-    assert ended.progress_text == "Processed 99%"
+    # Rounded up, as CUBA and Jmix do (Math.ceil): 199 of 200 shows 100 %.
+    assert ended.progress_text == "Processed 100%"
+
+
+@pytest.mark.parametrize(
+    ("count", "total", "text"),
+    [(0, 3, "Processed 0%"), (1, 3, "Processed 34%"), (2, 3, "Processed 67%"), (3, 3, "Processed 100%"),
+     (7, 100, "Processed 7%"), (1, 1000, "Processed 1%")],
+)
+def test_percentages_round_up_like_cuba(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates, count: int, total: int, text: str
+) -> None:
+    go = gates.new()
+    task = Scripted([("publish", -1), ("publish", count), ("wait", go)], owner=owner)
+    window = BackgroundWorkProgressWindow.show(task, total=total, percent_progress=True, worker=worker)
+    qtbot.waitUntil(lambda: task.items[-1:] == [count], timeout=WAIT_MS)
+    assert window.progress_label.text() == text
+    go.set()
+    Ended(window).wait(qtbot)
+
+
+@pytest.mark.parametrize("percent_progress", [False, True])
+def test_set_progress_alone_drives_the_progress_window(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates, percent_progress: bool
+) -> None:
+    # The task speaks only set_total()/set_progress(); the window counts with it.
+    first, second = gates.new(), gates.new()
+    task = Scripted([("progress", (3, 10)), ("wait", first), ("progress", (1, 3)), ("wait", second)], owner=owner)
+    window = BackgroundWorkProgressWindow.show(task, total=10, percent_progress=percent_progress, worker=worker)
+    expected = "Processed 30%" if percent_progress else "Processed 3 items of 10"
+    qtbot.waitUntil(lambda: window.progress_label.text() == expected, timeout=WAIT_MS)
+    assert window.progress_bar.value() == 3 and window.count == 3
+    first.set()
+    expected = "Processed 34%" if percent_progress else "Processed 3.33333 items of 10"
+    qtbot.waitUntil(lambda: window.progress_label.text() == expected, timeout=WAIT_MS)
+    assert window.progress_bar.value() == 3
+    second.set()
+    Ended(window).wait(qtbot)
+    assert task.items == [], "nothing was published"
 
 
 def test_a_fractional_total_scales_the_bar(
@@ -303,12 +373,13 @@ def test_items_that_are_not_numbers_are_reported(
     qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, unhandled: Unhandled, gates: Gates
 ) -> None:
     go = gates.new()
-    window = BackgroundWorkProgressWindow.show(Scripted([("publish", "x"), ("wait", go)], owner=owner), total=2, worker=worker)
+    task = Scripted([("publish", "x"), ("wait", go)], owner=owner)
+    window = BackgroundWorkProgressWindow.show(task, total=2, worker=worker)
     ended = Ended(window)
-    qtbot.waitUntil(lambda: len(unhandled.errors) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: task.items == ["x"], timeout=WAIT_MS)
     go.set()
     ended.wait(qtbot)
-    assert isinstance(unhandled.errors[0][1], TypeError)
+    assert unhandled.errors == [], "shown by the window, not reported twice"
     assert ended.status is TaskStatus.DONE
     assert ended.notice is not None and "must publish numbers" in ended.notice.informativeText()
 
@@ -442,7 +513,8 @@ def test_an_unhandled_error_is_shown(
     ended.wait(qtbot)
     assert ended.status is TaskStatus.FAILED
     assert task.terminal == ["handle_exception"]
-    assert [exc for _, exc in unhandled.errors] == [error], "the worker still reports it"
+    # The window shows it, so the worker does not report it again (CUBA marks it handled).
+    assert unhandled.errors == []
     box = ended.notice
     assert box is not None and box.isVisible() and open_boxes() == [box]
     assert box.icon() is QMessageBox.Icon.Critical
@@ -453,6 +525,41 @@ def test_an_unhandled_error_is_shown(
     assert details.startswith("Traceback") and "explode" in details and "_resolve_future" not in details
     box.accept()
     qtbot.waitUntil(lambda: not open_boxes(), timeout=WAIT_MS)
+
+
+def test_a_shown_error_is_logged_once_and_not_signalled(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, unhandled: Unhandled, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = Scripted([("raise", KeyError("email"))], owner=owner)
+    with caplog.at_level("WARNING", logger="qbackground"):
+        window = BackgroundWorkWindow.show(task, worker=worker)
+        ended = Ended(window)
+        ended.wait(qtbot)
+    assert ended.notice is not None and "KeyError" in ended.notice.informativeText()
+    assert unhandled.errors == [] and unhandled.timeouts == []
+    records = [r for r in caplog.records if r.exc_info and r.exc_info[1] is not None]
+    assert len(records) == 1 and "shown to the user" in records[0].getMessage()
+    # Without a window the same task reaches the worker's signal as before.
+    worker.handle(Scripted([("raise", KeyError("email"))], owner=owner)).execute()
+    qtbot.waitUntil(lambda: len(unhandled.errors) == 1, timeout=WAIT_MS)
+
+
+def test_a_heartbeat_reaches_the_task_and_leaves_the_count(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, unhandled: Unhandled, gates: Gates
+) -> None:
+    go = gates.new()
+    task = Scripted([("publish", 2), ("wait", go), ("beat", None), ("wait", gates.new())], owner=owner)
+    window = BackgroundWorkProgressWindow.show(task, total=4, worker=worker)
+    qtbot.waitUntil(lambda: window.progress_label.text() == "Processed 2 items of 4", timeout=WAIT_MS)
+    calls = task.calls.count("progress")
+    go.set()
+    qtbot.waitUntil(lambda: task.calls.count("progress") == calls + 1, timeout=WAIT_MS)
+    assert task.items == [2], "progress([]) delivered no item"
+    assert window.progress_label.text() == "Processed 2 items of 4" and window.count == 2
+    ended = Ended(window)
+    window.cancel()
+    ended.wait(qtbot)
+    assert unhandled.errors == [] and ended.notice is None
 
 
 def test_a_handled_error_shows_nothing(
@@ -480,6 +587,7 @@ def test_an_error_in_a_callback_is_shown(
     ended.wait(qtbot)
     assert ended.status is TaskStatus.DONE
     assert ended.notice is not None and "ValueError: done() broke" in ended.notice.informativeText()
+    assert unhandled.errors == []
 
 
 def test_an_unhandled_timeout_shows_a_warning(
@@ -491,7 +599,7 @@ def test_an_unhandled_timeout_shows_a_warning(
     ended.wait(qtbot)
     assert ended.status is TaskStatus.TIMED_OUT
     assert task.terminal == ["handle_timeout"]
-    assert unhandled.timeouts == [task]
+    assert unhandled.timeouts == [], "the window shows it; task_timed_out stays silent"
     box = ended.notice
     assert box is not None and open_boxes() == [box]
     assert box.icon() is QMessageBox.Icon.Warning
@@ -635,8 +743,8 @@ def test_texts_are_translatable(qtbot: QtBot, worker: BackgroundWorker, owner: Q
         window = BackgroundWorkProgressWindow.show(
             Scripted([("publish", 2), ("wait", go)], owner=owner), total=5, worker=worker
         )
-        assert window.windowTitle() == "BACKGROUND TASK"
-        assert window.message_label.text() == "PLEASE WAIT…"
+        assert window.windowTitle() == "PERFORMING OPERATION"
+        assert window.message_label.text() == "PLEASE WAIT FOR OPERATION TO COMPLETE"
         # Placeholders are filled in after translation.
         qtbot.waitUntil(lambda: window.progress_label.text() == "PROCESSED 2 ITEMS OF 5", timeout=WAIT_MS)
         go.set()

@@ -141,3 +141,66 @@ def test_long_messages_are_elided(qtbot: QtBot, worker: BackgroundWorker, main_w
     assert shown.endswith("…") and len(shown) < len(long)
     assert status.message_label.toolTip() == long
     status.cancel_all()
+
+
+def test_counts_published_into_a_progress_window_reach_the_status_widget(
+    qtbot: QtBot, worker: BackgroundWorker, main_window: QMainWindow, gates: Gates
+) -> None:
+    # The task speaks only publish(count); the window's total makes it a fraction that
+    # every other view (handler.fraction, tasks_changed, this widget) shows too.
+    from qbackground.widgets import BackgroundWorkProgressWindow
+
+    status = _status_bar_widget(worker, main_window)
+    changes: list[None] = []
+    worker.tasks_changed.connect(lambda: changes.append(None))
+    first, second = gates.new(), gates.new()
+
+    class Fractions(Scripted):
+        def fraction_changed(self, fraction: float) -> None:
+            self.calls.append(f"fraction {fraction:g}")
+
+    task = Fractions([("publish", 1), ("wait", first), ("publish", 3), ("wait", second)], owner=main_window)
+    window = BackgroundWorkProgressWindow.show(task, total=4, worker=worker)
+    handler = window.handler
+    qtbot.waitUntil(lambda: handler.fraction == 0.25, timeout=WAIT_MS)
+    assert "fraction 0.25" in task.calls
+    qtbot.waitUntil(lambda: status.overall_fraction == 0.25, timeout=WAIT_MS)
+    seen = len(changes)
+    first.set()
+    qtbot.waitUntil(lambda: status.overall_fraction == 0.75, timeout=WAIT_MS)
+    assert handler.fraction == 0.75 and len(changes) > seen
+    assert status.progress_bar.value() * 4 == status.progress_bar.maximum() * 3
+    assert window.progress_label.text() == "Processed 3 items of 4"
+    second.set()
+    qtbot.waitUntil(lambda: status.running_count == 0, timeout=WAIT_MS)
+
+
+def test_report_fraction_checks_its_input_and_thread(
+    qtbot: QtBot, worker: BackgroundWorker, main_window: QMainWindow, gates: Gates
+) -> None:
+    import threading
+
+    from qbackground import IllegalConcurrentAccessError
+
+    handler = worker.handle(Scripted([("wait", gates.new())], owner=main_window))
+    handler.execute()
+    for bad, error in (("0.5", TypeError), (float("nan"), ValueError)):
+        with pytest.raises(error):
+            handler.report_fraction(bad)  # type: ignore[arg-type]
+    handler.report_fraction(1.5)
+    assert handler.fraction == 1.0, "clamped"
+    raised: list[BaseException] = []
+
+    def off_gui() -> None:
+        try:
+            handler.report_fraction(0.5)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=off_gui)
+    thread.start()
+    thread.join()
+    assert len(raised) == 1 and isinstance(raised[0], IllegalConcurrentAccessError)
+    handler.cancel()
+    handler.report_fraction(0.1)
+    assert handler.fraction == 1.0, "ignored after the end"

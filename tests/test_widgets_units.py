@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,19 @@ def test_importing_qbackground_does_not_import_the_widgets() -> None:
     code = "import sys, qbackground; assert 'qbackground.widgets' not in sys.modules, 'widgets imported'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_widget_types_pass_mypy_strict() -> None:
+    """tests/typing/check_widgets.py type-checks: ``window.handler`` needs no assert."""
+    from .test_typing import run_mypy
+
+    check = Path(__file__).parent / "typing" / "check_widgets.py"
+    result = run_mypy(check)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Success: no issues found in 1 source file" in output, output
+
+
+def test_percent_rounds_up_like_cuba_and_jmix() -> None:
+    from qbackground.widgets._progress_window import percent
+
+    assert [percent(r) for r in (0.0, 1e-9, 1 / 3, 2 / 3, 0.07, 0.995, 1.0, 1.5, -0.1)] == [0, 1, 34, 67, 7, 100, 100, 100, 0]

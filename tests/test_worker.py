@@ -296,10 +296,10 @@ def test_accessor_with_deleted_owner(worker: BackgroundWorker, qtbot: QtBot) -> 
 def test_get_result_serves_access_synchronously(worker: BackgroundWorker) -> None:
     """get_result() on the GUI thread must not deadlock a task waiting on the GUI."""
     label = QLabel("from the GUI")
+    accessor = worker.get_ui_accessor()  # on the GUI thread, as CUBA requires
 
     class Asker(BackgroundTask[None, str]):
         def run(self, lifecycle: TaskLifeCycle[None]) -> str:
-            accessor = worker.get_ui_accessor()
             return accessor.access_synchronously(label.text)
 
     worker_strict_off = worker  # strict mode is on: access_synchronously runs label.text on the GUI

@@ -16,7 +16,7 @@ Step = tuple[str, Any]
 class Scripted(BackgroundTask[Any, str]):
     """Runs a script of steps and records every GUI-thread callback.
 
-    Steps: ``("publish", x)``, ``("message", text)``, ``("progress", (value, total))``,
+    Steps: ``("publish", x)``, ``("beat", None)`` (``publish()``), ``("message", text)``, ``("progress", (value, total))``,
     ``("wait", threading.Event)`` (returns early when interrupted), ``("raise", exc)``.
     """
 
@@ -47,6 +47,8 @@ class Scripted(BackgroundTask[Any, str]):
         for kind, arg in self.steps:
             if kind == "publish":
                 lifecycle.publish(arg)
+            elif kind == "beat":
+                lifecycle.publish()  # a heartbeat: progress([])
             elif kind == "message":
                 lifecycle.set_message(arg)
             elif kind == "progress":

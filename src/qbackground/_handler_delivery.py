@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import shiboken6
 
 from ._errors import TaskInterruptedError
+from ._lifecycle import _check_number
 from ._handler_outcome import HandlerOutcome
 from ._handler_state import StopWatcher
 from ._status import TaskStatus
@@ -65,10 +66,10 @@ class HandlerDelivery(HandlerOutcome[V]):
             elif status is TaskStatus.FAILED:
                 assert error is not None
                 if not self._call(task.handle_exception, error):
-                    worker._report_unhandled(task, error)
+                    self._unhandled(error)
             elif status is TaskStatus.TIMED_OUT:
                 if not self._call(task.handle_timeout_exception):
-                    worker._report_timeout(task)
+                    self._unhandled_timeout()
         finally:
             worker._note_activity()
             self._resolve_future()
@@ -79,8 +80,13 @@ class HandlerDelivery(HandlerOutcome[V]):
         events: list[tuple[str, Any]],
         message: str | None,
         fraction: float | None,
+        heartbeat: bool = False,
     ) -> None:
-        """Sink of the lifecycle (GUI thread): items, then message and fraction, then events."""
+        """Sink of the lifecycle (GUI thread): items, then message and fraction, then events.
+
+        ``heartbeat``: the task called ``publish()`` with no changes; ``progress()`` is
+        called even when ``items`` is empty (once: coalesced with the batch's items).
+        """
         owner = self._owner
         if owner is not None and not shiboken6.isValid(owner):
             self._interrupt()
@@ -89,7 +95,7 @@ class HandlerDelivery(HandlerOutcome[V]):
         assert lifecycle is not None
         task = self._task
         listeners = task.progress_listeners
-        if items:
+        if items or heartbeat:
             self._call(task.progress, items)
             for listener in listeners:
                 if lifecycle._closed:
@@ -105,12 +111,7 @@ class HandlerDelivery(HandlerOutcome[V]):
                 if hook is not None:
                     self._call(hook, message)
         if fraction is not None and not lifecycle._closed:
-            self._fraction = fraction
-            self._call(task.fraction_changed, fraction)
-            for listener in listeners:
-                hook = getattr(listener, "on_fraction", None)
-                if hook is not None:
-                    self._call(hook, fraction)
+            self._set_fraction(fraction)
         # Events last: a handler reading the task's message or fraction sees at least
         # what was reported with (and before) the event.
         for name, data in events:
@@ -121,6 +122,93 @@ class HandlerDelivery(HandlerOutcome[V]):
                 hook = getattr(listener, "on_event", None)
                 if hook is not None:
                     self._call(hook, name, data)
+
+    def _set_fraction(self, fraction: float) -> None:
+        self._fraction = fraction
+        task = self._task
+        self._call(task.fraction_changed, fraction)
+        for listener in task.progress_listeners:
+            hook = getattr(listener, "on_fraction", None)
+            if hook is not None:
+                self._call(hook, fraction)
+
+    def report_fraction(self, fraction: float) -> None:
+        """Set the overall progress (0..1) from the GUI thread, as if the task reported it.
+
+        For a view that knows the task's progress in another vocabulary: a
+        ``BackgroundWorkProgressWindow`` with a ``total`` turns the counts the task
+        publishes into a fraction here, so :attr:`fraction`, ``task.fraction_changed()``,
+        listeners' ``on_fraction()``, ``worker.tasks_changed`` and every status widget
+        show the same progress. Clamped to 0..1; ignored once the task has ended (after
+        its terminal callback) or when unchanged.
+
+        Raises:
+            IllegalConcurrentAccessError: called off the GUI thread.
+            TypeError: ``fraction`` is not a number. ValueError: it is NaN.
+
+        Example::
+
+            handler.report_fraction(count / total)
+            assert handler.fraction == count / total
+        """
+        self._worker.check_ui_access()
+        value = min(max(_check_number(fraction, "report_fraction() fraction"), 0.0), 1.0)
+        if self._delivered or value == self._fraction:
+            return
+        lifecycle = self._lifecycle
+        if lifecycle is not None and lifecycle._closed:
+            return
+        self._worker._note_activity()
+        self._set_fraction(value)
+
+    def route_unhandled(
+        self,
+        on_error: Callable[[BaseException], bool] | None = None,
+        on_timeout: Callable[[], bool] | None = None,
+    ) -> None:
+        """Offer what this handler's task leaves unhandled to callbacks before the worker.
+
+        ``on_error(exc)`` gets an exception ``handle_exception()`` did not handle, and
+        one raised in a GUI-thread callback of the task (``done()``, ``progress()``, a
+        listener); ``on_timeout()`` gets a timeout ``handle_timeout_exception()`` did not
+        handle. Both run on the GUI thread. A callback that returns True took the matter
+        over: the worker then neither logs it nor emits ``unhandled_exception`` /
+        ``task_timed_out``; False (or an exception in the callback, which is reported
+        too) leaves it to the worker as usual. A task's own ``handle_exception()``
+        returning True still comes first. Call it with no arguments to go back to the
+        worker alone. This is how the progress windows show an error or a timeout to
+        the user instead of the worker reporting it a second time (CUBA's window
+        wrapper marks what it shows as handled).
+
+        Example::
+
+            handler.route_unhandled(on_error=lambda exc: show_error_box(exc) or True)
+            handler.execute()
+        """
+        if on_error is None and on_timeout is None:
+            self._unhandled_routes = None
+        else:
+            self._unhandled_routes = (on_error, on_timeout)
+
+    def _unhandled(self, exc: BaseException) -> None:
+        """An exception nobody handled: the route's ``on_error``, else the worker."""
+        routes = self._unhandled_routes
+        if routes is not None and routes[0] is not None and self._offer(routes[0], exc):
+            return
+        self._worker._report_unhandled(self._task, exc)
+
+    def _unhandled_timeout(self) -> None:
+        routes = self._unhandled_routes
+        if routes is not None and routes[1] is not None and self._offer(routes[1]):
+            return
+        self._worker._report_timeout(self._task)
+
+    def _offer(self, route: Callable[..., bool], *args: Any) -> bool:
+        try:
+            return route(*args) is True
+        except Exception as exc:  # a broken route must not hide the original problem
+            self._worker._report_unhandled(self._task, exc)
+            return False
 
     def _stopped_now(self, watchers: list[StopWatcher]) -> None:
         """GUI thread: the terminal callback first (a decision made on another thread
@@ -136,5 +224,5 @@ class HandlerDelivery(HandlerOutcome[V]):
             # TaskInterruptedError is a BaseException but an ordinary mistake here (say,
             # get_result() of an interrupted task inside done()); SystemExit and
             # KeyboardInterrupt propagate, and the dispatcher re-arms itself behind them.
-            self._worker._report_unhandled(self._task, exc)
+            self._unhandled(exc)
             return None

@@ -7,9 +7,29 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-__all__ = ["ExecutionContext", "TaskLifeCycle"]
+__all__ = ["HEARTBEAT", "ExecutionContext", "TaskLifeCycle"]
 
 T = TypeVar("T")
+
+
+class _Heartbeat:
+    """The marker of an empty ``publish()`` in a report sent across a process boundary.
+
+    It pickles by name, so it is the same object on both sides.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HEARTBEAT"
+
+    def __reduce__(self) -> str:
+        return "HEARTBEAT"
+
+
+HEARTBEAT = _Heartbeat()
+"""Stands alone in a remote report's item list when the task only called ``publish()``
+with no changes (internal: the GUI side turns it into one ``progress([])`` call)."""
 
 
 def _check_number(value: object, what: str) -> float:
@@ -55,6 +75,12 @@ class TaskLifeCycle(ABC, Generic[T]):
         Cheap (well under a microsecond per item) and never blocks on the GUI; items
         arrive in order, coalesced into about one ``progress()`` call per frame.
 
+        ``publish()`` with no changes is a heartbeat, as in CUBA, Jmix and Swing: it
+        leads to one ``progress([])`` call (and listeners' ``on_progress([])``). It is
+        coalesced like any publish: several empty publishes in one frame make one call,
+        and when real items are delivered in the same batch, ``progress(items)`` is
+        that call (no extra empty one).
+
         Raises:
             TaskInterruptedError: the task was cancelled, timed out, lost its owner or
                 its worker shut down. Let it propagate out of ``run()``.
@@ -62,6 +88,7 @@ class TaskLifeCycle(ABC, Generic[T]):
         Example::
 
             lifecycle.publish(percent)
+            lifecycle.publish()          # "still alive": progress([]) on the GUI thread
         """
 
     @abstractmethod

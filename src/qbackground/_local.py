@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from ._buffered import BufferedLifeCycle
 from ._dispatcher import Dispatcher
+from ._lifecycle import HEARTBEAT
 
 __all__ = ["LocalLifeCycle", "ProgressSink"]
 
@@ -24,12 +25,18 @@ _popleft = deque.popleft
 
 T = TypeVar("T")
 
-ProgressSink = Callable[[list[Any], list[tuple[str, Any]], "str | None", "float | None"], None]
-"""GUI-side receiver: ``(items, events, new_message or None, new_fraction or None)``."""
+ProgressSink = Callable[[list[Any], list[tuple[str, Any]], "str | None", "float | None", bool], None]
+"""GUI-side receiver: ``(items, events, new_message or None, new_fraction or None,
+heartbeat)``; ``heartbeat`` is True when the task called ``publish()`` with no changes
+since the previous batch (then ``progress(items)`` is due even if ``items`` is empty)."""
 
 
 def _discard(
-    items: list[Any], events: list[tuple[str, Any]], message: str | None, fraction: float | None
+    items: list[Any],
+    events: list[tuple[str, Any]],
+    message: str | None,
+    fraction: float | None,
+    heartbeat: bool,
 ) -> None:
     """The sink of a closed lifecycle."""
 
@@ -38,7 +45,7 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
     """The lifecycle ``run()`` gets on the thread and asyncio backends, and the GUI-side
     channel of every other backend, whose readers replay remote reports into it."""
 
-    __slots__ = ("_dispatcher", "_sink", "_sent_message", "_sent_fraction", "_closed", "_profiler")
+    __slots__ = ("_dispatcher", "_sink", "_sent_message", "_sent_fraction", "_closed", "_profiler", "_beat")
 
     def __init__(
         self,
@@ -57,6 +64,8 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         # Strict mode's profile hook, reinstalled at each publish() (a hook that raised
         # is removed by CPython, and user code may have swallowed the error).
         self._profiler = profiler
+        # publish() was called with no changes since the last batch (a heartbeat).
+        self._beat = False
 
     # -- task side -------------------------------------------------------------------
 
@@ -64,7 +73,10 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         # The hot path, kept flat: no call to the base class.
         if self._stopped:
             self._raise_stopped("publish()")
-        self._items.extend(changes)
+        if changes:
+            self._items.extend(changes)
+        else:
+            self._beat = True  # a heartbeat: progress([]) is due
         if not self._scheduled:
             self._schedule()
         if self._profiler is not None:
@@ -94,7 +106,10 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         if self._interrupted:
             return
         if items:
-            self._items.extend(items)
+            if items[0] is HEARTBEAT:  # a remote publish() with no changes (it is alone)
+                self._beat = True
+            else:
+                self._items.extend(items)
         if events:
             self._events.extend(events)
         if message is not None:
@@ -124,6 +139,9 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         if self._closed:
             return
         self._scheduled = False  # before draining: see BufferedLifeCycle's docstring
+        beat = self._beat
+        if beat:
+            self._beat = False
         items = self._items
         events = self._events
         message = self._message
@@ -134,13 +152,13 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         new_fraction = None
         if fraction is not None and fraction != self._sent_fraction:
             self._sent_fraction = new_fraction = fraction
-        if not items and not events and new_message is None and new_fraction is None:
+        if not items and not events and new_message is None and new_fraction is None and not beat:
             return  # the common case for a task that reported nothing new
         # popleft() n times, looped in C (about twice as fast as a comprehension); items
         # appended meanwhile stay for the next delivery.
         taken: list[T] = list(map(_popleft, repeat(items, len(items)))) if items else []
         sent: list[tuple[str, Any]] = list(map(_popleft, repeat(events, len(events)))) if events else []
-        self._sink(taken, sent, new_message, new_fraction)
+        self._sink(taken, sent, new_message, new_fraction, beat)
 
     def close(self) -> None:
         """No more deliveries (GUI thread, at the terminal callback)."""

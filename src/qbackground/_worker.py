@@ -336,11 +336,23 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
     def get_ui_accessor(self, owner: QWidget | None = None) -> UIAccessor:
         """A :class:`UIAccessor` for code on other threads; bound to ``owner`` if given.
 
+        Get it on the GUI thread and hand it to the other thread, as CUBA and Jmix
+        require (both check UI access here).
+
+        Raises:
+            IllegalConcurrentAccessError: called off the GUI thread.
+            TypeError: ``owner`` is not a ``QWidget``.
+
         Example::
 
             accessor = worker.get_ui_accessor(window)
             threading.Thread(target=lambda: accessor.access(window.raise_)).start()
         """
+        if not self._dispatcher.is_gui_thread():
+            raise IllegalConcurrentAccessError(
+                "get_ui_accessor() must be called on the GUI thread; get the accessor there "
+                f"and pass it to {threading.current_thread().name!r}"
+            )
         if owner is not None and not isinstance(owner, QWidget):
             raise TypeError(f"owner must be a QWidget or None, not {type(owner).__name__}")
         return UIAccessor(self, owner)

@@ -28,6 +28,7 @@ from typing import Any
 
 from .._buffered import BufferedLifeCycle
 from .._errors import QBackgroundError
+from .._lifecycle import HEARTBEAT
 
 __all__ = ["ChildLifeCycle", "RemoteTraceback", "main"]
 
@@ -54,7 +55,7 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
     (``take_report()``) when it is set.
     """
 
-    __slots__ = ("job_id", "_kick", "_urgent")
+    __slots__ = ("job_id", "_kick", "_urgent", "_beat")
 
     def __init__(self, job_id: int, params: Mapping[str, Any], kick: threading.Event) -> None:
         super().__init__(params)
@@ -62,6 +63,17 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
         self._kick = kick
         self._wakeup = threading.Event()  # the reader thread may interrupt any time
         self._urgent = False  # flush() asked for a batch now
+        self._beat = False  # publish() with no changes since the last report
+
+    def publish(self, *changes: Any) -> None:
+        if self._stopped:
+            self._raise_stopped("publish()")
+        if changes:
+            self._items.extend(changes)
+        else:
+            self._beat = True  # a heartbeat: sent as [HEARTBEAT] if no item comes with it
+        if not self._scheduled:
+            self._schedule()
 
     def _schedule(self) -> None:
         self._scheduled = True
@@ -79,6 +91,10 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
         urgent, self._urgent = self._urgent, False
         items = self._items
         taken = [items.popleft() for _ in range(len(items))]
+        if self._beat:
+            self._beat = False
+            if not taken:
+                taken = [HEARTBEAT]  # the GUI side calls progress([]) once
         events = self._events
         sent = [events.popleft() for _ in range(len(events))]
         message, self._message = self._message, None

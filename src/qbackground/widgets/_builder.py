@@ -33,8 +33,12 @@ class BackgroundTaskDialog:
             .open()
         )
 
+    Unlike CUBA's static ``show()`` methods, and like Jmix's builder, the task needs no
+    owner: the window is then modal over the application's active window (if any) and
+    the task is not bound to a window.
+
     Args:
-        task: a task with an owner (checked by :meth:`open`).
+        task: the task to execute, with or without an owner.
         worker: the worker to execute it (default ``background_worker()``).
     """
 
@@ -127,7 +131,8 @@ class BackgroundTaskDialog:
         """Open the window, execute the task, return the window (non-blocking).
 
         Raises:
-            ValueError: the task has no owner.
+            ValueError: the task's owner was already deleted.
+            TypeError, TaskQueueFullError: from ``worker.handle()``/``execute()``.
 
         Example::
 

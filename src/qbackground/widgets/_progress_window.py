@@ -14,12 +14,27 @@ from qbackground.backends import Executor
 from . import _texts
 from ._session import AnyTask
 from ._show import ShowMethod
-from ._window import BackgroundWorkWindow
+from ._window import BackgroundWorkWindow, require_owner
 
-__all__ = ["BackgroundWorkProgressWindow"]
+__all__ = ["BackgroundWorkProgressWindow", "percent"]
 
 _BAR_STEPS = 1000
 _MAX_INT_BAR = 2**31 - 1
+
+
+def percent(ratio: float) -> int:
+    """``ratio`` (0..1) as a whole percentage, rounded up as CUBA and Jmix do
+    (``Math.ceil``): 1 of 3 is 34 %, 0 is 0 %, the total is 100 %, and any progress
+    above 0 shows at least 1 %.
+
+    The product is rounded to 9 decimals first, so float noise (``0.07 * 100`` is
+    ``7.000000000000001``) does not add a percent.
+
+    Example::
+
+        assert (percent(0.0), percent(1 / 3), percent(1.0)) == (0, 34, 100)
+    """
+    return math.ceil(round(min(1.0, max(0.0, ratio)) * 100, 9))
 
 
 def _check_total(total: object) -> float | None:
@@ -50,8 +65,11 @@ def _open_progress_window(
     The task publishes numbers (``T`` is ``int`` or ``float``): the last published
     number is the absolute count of items done, shown as "Processed N items of TOTAL", or
     "Processed N%" with ``percent_progress``, and in a ``QProgressBar`` whose maximum is
-    ``total``. Without a total the bar is busy and the text says "Processed N items"
-    (a task that reports ``set_progress()`` fills the bar and shows a percentage).
+    ``total``. A task that reports ``set_total()``/``set_progress()`` instead is shown
+    the same way (its fraction times ``total`` is the count), and published counts are
+    the handler's ``fraction`` too, so every other view agrees. Without a total the bar
+    is busy and the text says "Processed N items" (a task that reports
+    ``set_progress()`` fills the bar and shows a percentage).
     Everything else is as for :meth:`BackgroundWorkWindow.show`.
 
     Example::
@@ -63,9 +81,9 @@ def _open_progress_window(
 
     Args:
         task: a task with an owner whose progress items are numbers.
-        title: the window title (default "Background Task").
-        message: the text above the bar (default "Please wait…"); ``set_message()``
-            replaces it.
+        title: the window title (default "Performing operation").
+        message: the text above the bar (default "Please wait for operation to
+            complete"); ``set_message()`` replaces it.
         total: the count that means "finished"; None: unknown (busy bar).
         cancel_allowed: show Cancel and let Escape and the title-bar button cancel.
         percent_progress: "Processed N%" instead of "Processed N items of TOTAL".
@@ -73,9 +91,12 @@ def _open_progress_window(
         executor: passed to ``worker.handle()``.
 
     Raises:
-        ValueError: the task has no owner, or ``total`` is not positive and finite.
+        ValueError: the task has no owner (CUBA's rule for this static ``show()``; the
+            :class:`BackgroundTaskDialog` builder takes ownerless tasks), or ``total``
+            is not positive and finite.
         TypeError: ``total`` is not a number; or from ``worker.handle()``.
     """
+    require_owner(task)
     window = cls(
         task,
         title=title,
@@ -131,6 +152,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         self._total = checked
         self._percent = percent_progress
         self._count: float = 0.0
+        self._echoing = False
         self.progress_label = QLabel()
         """"Processed N items of TOTAL", "Processed N%" or "Processed N items"."""
         self.progress_label.setObjectName("processed")
@@ -168,7 +190,8 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
 
     @property
     def count(self) -> float:
-        """The last published number (0 before any).
+        """The count shown: the last published number, or ``fraction * total`` when the
+        task reports ``set_progress()`` (0 before any).
 
         Example::
 
@@ -187,6 +210,8 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
 
             window.task_progress([1, 2, 3])   # 3 items processed
         """
+        if not changes:
+            return  # a heartbeat (publish() without items): nothing to count
         last = changes[-1]
         if isinstance(last, bool) or not isinstance(last, SupportsFloat):
             raise TypeError(
@@ -198,20 +223,46 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         self._count = float(last)
         total = self._total
         if total is not None:
-            self.progress_bar.setValue(round(min(self._count, total) * self._scale))
-            self._note_fraction(self._count / total)
-        self._render()
+            self._show_count(total)
+            self._share_fraction(self._count / total)
+        else:
+            self._render()
 
     def task_fraction(self, fraction: float) -> None:
-        """Overall progress from ``set_progress()``: used only when no total was given.
+        """Overall progress from ``set_total()``/``set_progress()``.
+
+        With a total it is shown as a count (``fraction * total`` items); without one it
+        fills the bar and shows "Processed N%".
 
         Example::
 
             window.task_fraction(0.25)
         """
-        if self._total is None:
+        if self._echoing:
+            return  # the fraction this window just reported for the published count
+        total = self._total
+        if total is None:
             super().task_fraction(fraction)
             self._render()
+        elif shiboken6.isValid(self):
+            self._count = round(min(1.0, max(0.0, fraction)) * total, 9)
+            self._show_count(total)
+
+    def _show_count(self, total: float) -> None:
+        self.progress_bar.setValue(round(min(max(self._count, 0.0), total) * self._scale))
+        self._note_fraction(self._count / total)
+        self._render()
+
+    def _share_fraction(self, fraction: float) -> None:
+        """Make a published count the handler's ``fraction`` (status widget, tasker)."""
+        session = self._session
+        if session is None:
+            return
+        self._echoing = True
+        try:
+            session.handler.report_fraction(fraction)
+        finally:
+            self._echoing = False
 
     def _detail_rows(self) -> list[QWidget]:
         return [self.progress_label]
@@ -220,12 +271,11 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         total = self._total
         if total is not None:
             if self._percent:
-                percent = math.floor(min(1.0, max(0.0, self._count / total)) * 100)
-                text = _texts.processed_percent(percent)
+                text = _texts.processed_percent(percent(self._count / total))
             else:
                 text = _texts.processed_of(self._count, total)
         elif self._fraction is not None:
-            text = _texts.processed_percent(math.floor(min(1.0, max(0.0, self._fraction)) * 100))
+            text = _texts.processed_percent(percent(self._fraction))
         else:
             text = _texts.processed_count(self._count)
         self.progress_label.setText(text)

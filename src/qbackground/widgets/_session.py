@@ -2,8 +2,10 @@
 
 It executes the task through a worker, listens to its progress with a
 :class:`~qbackground.ProgressListener` (the task's own callbacks and listeners run as
-usual), collects what the worker reports as *unhandled* for this task, and tells its view
-once, when the task has ended in any way. It knows nothing about widgets.
+usual), takes over what the task leaves *unhandled* (``handler.route_unhandled()``: the
+window shows it, so the worker's ``unhandled_exception``/``task_timed_out`` stay silent,
+as CUBA's window wrapper marks it handled), and tells its view once, when the task has
+ended in any way. It knows nothing about widgets.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class TaskEnding:
         self.status = status
         """The handler's final status."""
         self.errors = errors
-        """Exceptions the worker reported as unhandled for this task, in order."""
+        """Exceptions the task left unhandled (taken over for the view), in order."""
         self.timed_out = timed_out
         """The timeout expired and ``handle_timeout_exception()`` did not handle it."""
         self.tracebacks = tracebacks if tracebacks is not None else [_format(exc) for exc in errors]
@@ -78,6 +80,9 @@ class SessionView(Protocol):
 
     def task_ended(self, ending: TaskEnding) -> None:
         """The task ended (any way, also silently); called exactly once."""
+
+    def task_can_report(self) -> bool:
+        """True while the view can still show an error or a timeout to the user."""
 
 
 class _Listener(ProgressListener[Any, Any]):
@@ -155,9 +160,7 @@ class TaskSession:
 
             session.execute()
         """
-        worker = self._worker
-        worker.unhandled_exception.connect(self._on_unhandled)
-        worker.task_timed_out.connect(self._on_timed_out)
+        self._handler.route_unhandled(on_error=self._on_unhandled, on_timeout=self._on_timed_out)
         self._task.add_progress_listener(self._listener)
         # The handler's Future view resolves inside the terminal delivery, on the GUI
         # thread, after the unhandled paths ran and for silent endings too: one place
@@ -185,16 +188,30 @@ class TaskSession:
 
     # -- hooks ---------------------------------------------------------------------------
 
-    def _on_unhandled(self, task: object, exc: object) -> None:
-        if task is self._task and not self._ended and isinstance(exc, BaseException):
-            self._errors.append(exc)
-            # Formatted now: resolving the handler's Future re-raises the exception,
-            # which adds the handler's own frames to its __traceback__.
-            self._tracebacks.append(_format(exc))
+    def _on_unhandled(self, exc: BaseException) -> bool:
+        """The task left ``exc`` unhandled: the view shows it (True), unless it is gone."""
+        if self._ended or not self._view.task_can_report():
+            return False  # the worker reports it as usual
+        self._errors.append(exc)
+        # Formatted now: resolving the handler's Future re-raises the exception,
+        # which adds the handler's own frames to its __traceback__.
+        self._tracebacks.append(_format(exc))
+        # Shown, not swallowed: logged as CUBA's window does, but not signalled again.
+        _log.error(
+            "Exception in background task %s (shown to the user)",
+            type(self._task).__name__,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        return True
 
-    def _on_timed_out(self, task: object) -> None:
-        if task is self._task and not self._ended:
-            self._timed_out = True
+    def _on_timed_out(self) -> bool:
+        if self._ended or not self._view.task_can_report():
+            return False
+        self._timed_out = True
+        _log.warning(
+            "%s timed out after %s s (shown to the user)", type(self._task).__name__, self._task.timeout
+        )
+        return True
 
     def _on_resolved(self, _future: Future[Any]) -> None:
         if self._ended:
@@ -209,12 +226,4 @@ class TaskSession:
 
     def _unhook(self) -> None:
         self._task.remove_progress_listener(self._listener)
-        worker = self._worker
-        for signal, slot in (
-            (worker.unhandled_exception, self._on_unhandled),
-            (worker.task_timed_out, self._on_timed_out),
-        ):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):  # pragma: no cover - the worker is gone
-                pass
+        self._handler.route_unhandled()  # later errors (when_stopped callbacks): the worker

@@ -68,13 +68,13 @@ def format_duration(seconds: float) -> str:
 
 
 def default_title() -> str:
-    """The window title when ``show()`` gets none."""
-    return QCoreApplication.translate("qbackground.widgets", "Background Task")
+    """The window title when ``show()`` gets none (CUBA's ``backgroundWork.caption``)."""
+    return QCoreApplication.translate("qbackground.widgets", "Performing operation")
 
 
 def default_message() -> str:
-    """The message when ``show()`` gets none."""
-    return QCoreApplication.translate("qbackground.widgets", "Please wait…")
+    """The message when ``show()`` gets none (CUBA's ``backgroundWork.defaultText``)."""
+    return QCoreApplication.translate("qbackground.widgets", "Please wait for operation to complete")
 
 
 def processed_of(count: SupportsFloat, total: SupportsFloat) -> str:

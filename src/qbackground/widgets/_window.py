@@ -8,6 +8,7 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from qbackground import BackgroundTaskHandler, BackgroundWorker, TaskStateError, TaskStatus, background_worker
+from qbackground._gui_release import GuiThreadFinalized, install as install_gui_release
 from qbackground.backends import Executor
 
 from . import _notices, _texts
@@ -33,6 +35,16 @@ _BAR_STEPS = 1000
 
 _TICK_MS = 500
 """How often the elapsed/remaining line is refreshed."""
+
+
+def require_owner(task: AnyTask) -> None:
+    """CUBA's static ``show()`` refuses a task without an owner: ``ValueError``."""
+    if task.owner is None:
+        raise ValueError(
+            f"{type(task).__name__} has no owner: BackgroundWorkWindow.show() is modal over "
+            "its task's window, so create the task with owner=<a widget of that window> "
+            "(or open an ownerless task with BackgroundTaskDialog(task).open())"
+        )
 
 
 def _open_work_window(
@@ -62,31 +74,36 @@ def _open_work_window(
 
     Args:
         task: a task with an owner; the window is modal over the owner's window.
-        title: the window title (default "Background Task").
-        message: the text above the bar (default "Please wait…").
+        title: the window title (default "Performing operation").
+        message: the text above the bar (default "Please wait for operation to complete").
         cancel_allowed: show Cancel and let Escape and the title-bar button cancel.
         worker: the worker to execute the task (default ``background_worker()``).
         executor: passed to ``worker.handle()`` (``"thread"``, ``"process"``, ...).
 
     Raises:
-        ValueError: the task has no owner (or its owner was deleted).
+        ValueError: the task has no owner (CUBA's rule for this static ``show()``; the
+            :class:`BackgroundTaskDialog` builder takes ownerless tasks), or its owner
+            was deleted.
         TypeError, TaskQueueFullError, TaskStateError: from ``worker.handle()`` and
             ``execute()``; the window is then not shown.
     """
+    require_owner(task)
     window = cls(task, title=title, message=message, cancel_allowed=cancel_allowed)
     window.start(worker=worker, executor=executor)
     return window
 
 
-class BackgroundWorkWindow(QDialog):
+class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
     """A modal window that executes a task, shows its message, and closes when it ends.
 
     Open it with :meth:`show` (CUBA's ``BackgroundWorkWindow.show``), or create it and
     call :meth:`start`. Looked up on an instance, ``show()`` is ``QWidget.show()``.
 
     The window is application-modal but never blocks the caller (it is shown, not
-    ``exec()``-ed). It deletes itself (``deleteLater()``) once closed: connect to
-    :attr:`ended` or ``finished`` to learn how the task ended.
+    ``exec()``-ed). It is a child of the task owner's window; created for an ownerless
+    task (as the builder allows), of the application's active window. It deletes itself
+    (``deleteLater()``) once closed: connect to :attr:`ended` or ``finished`` to learn
+    how the task ended.
 
     Widgets, for tests and styling: ``message_label``, ``progress_bar``, ``time_label``,
     ``button_box`` and ``cancel_button``.
@@ -122,14 +139,12 @@ class BackgroundWorkWindow(QDialog):
         cancel_allowed: bool = False,
     ) -> None:
         owner = task.owner
-        if owner is None:
-            raise ValueError(
-                f"{type(task).__name__} has no owner: a background work window is modal over "
-                "its task's window, so create the task with owner=<a widget of that window>"
-            )
-        if not shiboken6.isValid(owner):
+        if owner is not None and not shiboken6.isValid(owner):
             raise ValueError(f"the owner of {type(task).__name__} was already deleted")
-        super().__init__(owner.window())
+        install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
+        # Over the owner's window; an ownerless task (the builder allows one) gets the
+        # application's active window, if any.
+        super().__init__(owner.window() if owner is not None else QApplication.activeWindow())
         self._task = task
         self._title = title
         self._cancel_allowed = cancel_allowed
@@ -196,17 +211,27 @@ class BackgroundWorkWindow(QDialog):
         return self._task
 
     @property
-    def handler(self) -> BackgroundTaskHandler[Any] | None:
-        """The task's :class:`~qbackground.BackgroundTaskHandler`, or None before :meth:`start`.
+    def handler(self) -> BackgroundTaskHandler[Any]:
+        """The task's :class:`~qbackground.BackgroundTaskHandler`.
 
-        Still readable after the window was deleted (it is a Python attribute).
+        A window returned by :meth:`show` (or by the builder's ``open()``) always has
+        it; still readable after the window was deleted (it is a Python attribute).
+
+        Raises:
+            TaskStateError: read before :meth:`start` on a window created by hand.
 
         Example::
 
-            handler = window.handler
-            window.ended.connect(lambda *_: print(handler.status))
+            handler = BackgroundWorkWindow.show(task).handler
+            handler.future().add_done_callback(lambda f: print(handler.status))
         """
-        return None if self._session is None else self._session.handler
+        session = self._session
+        if session is None:
+            raise TaskStateError(
+                f"{type(self).__name__}.handler was read before start(): a window has its "
+                "handler once it was started (show() and open() start it)"
+            )
+        return session.handler
 
     @property
     def cancel_allowed(self) -> bool:
@@ -333,6 +358,15 @@ class BackgroundWorkWindow(QDialog):
         self.ended.emit(ending.status, notice)
         self.deleteLater()
 
+    def task_can_report(self) -> bool:
+        """True while the window exists to show an error or a timeout afterwards.
+
+        Example::
+
+            assert window.task_can_report()
+        """
+        return shiboken6.isValid(self)
+
     # -- for subclasses ---------------------------------------------------------------------
 
     def _detail_rows(self) -> list[QWidget]:
@@ -341,16 +375,16 @@ class BackgroundWorkWindow(QDialog):
 
     def _note_fraction(self, fraction: float) -> None:
         """Feed the remaining-time estimate and refresh the time line."""
-        handler = self.handler
-        elapsed = handler.elapsed if handler is not None else None
+        session = self._session
+        elapsed = session.handler.elapsed if session is not None else None
         self._eta.update(elapsed or 0.0, fraction)
         self._refresh_time()
 
     def _refresh_time(self) -> None:
-        handler = self.handler
-        if handler is None or not shiboken6.isValid(self):
+        session = self._session
+        if session is None or not shiboken6.isValid(self):
             return
-        elapsed = handler.elapsed or 0.0
+        elapsed = session.handler.elapsed or 0.0
         remaining = self._eta.remaining(elapsed) if self._eta.fraction > 0 else None
         if remaining is None:
             self.time_label.setText(_texts.elapsed(elapsed))
