@@ -41,7 +41,7 @@ from ..dask_tasks import (
 )
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, sized_buttons, status_label
+from .widgets import log_box, selectable, sized_buttons, status_label, steady
 
 if TYPE_CHECKING:
     from qbackground.dask import DaskExecutor
@@ -207,8 +207,13 @@ class DaskPage(Scenario):
             bar.setRange(0, 100)
             bar.setValue(0)
             bar.setFormat("%p %")
-            message = QLabel(_IDLE_TEXT)
-            message.setMinimumWidth(250)
+            message = steady(
+                QLabel(_IDLE_TEXT),
+                "step 88 of 88 · Σ = 888,888 · pid 8888888",
+                "done: Σ = 888,888 on pid 8888888",
+                "failed: ChecksumError",
+                bold=True,
+            )
             grid.addWidget(QLabel(row.label), index, 0)
             grid.addWidget(bar, index, 1)
             grid.addWidget(message, index, 2)

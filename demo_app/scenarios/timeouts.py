@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QWidget,
 )
 
@@ -40,7 +39,7 @@ from qbackground import (
 
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, sized_buttons, status_label
+from .widgets import log_box, sized_buttons, status_label, steady
 
 __all__ = ["Case", "SlowTask", "TimeoutRun", "TimeoutsPage"]
 
@@ -184,10 +183,10 @@ class _Row:
         self.bar.setRange(0, 100)
         self.bar.setValue(0)
         self.bar.setFormat("%p %")
-        self.outcome = QLabel(_IDLE_TEXT)
-        self.outcome.setMinimumWidth(190)
+        self.outcome = steady(
+            QLabel(_IDLE_TEXT), "timed out · not handled · +888.8 ms", "done after 888.88 s", bold=True
+        )
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outcome.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
 
 class TimeoutsPage(Scenario):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -126,8 +126,11 @@ def text_width(widget: QWidget, *samples: str) -> int:
     return max((metrics.horizontalAdvance(sample) for sample in samples), default=0) + 6
 
 
-def steady(label: QLabel, *samples: str) -> QLabel:
+def steady(label: QLabel, *samples: str, bold: bool = False) -> QLabel:
     """Fix ``label``'s size to fit the widest of ``samples``; returns it.
+
+    ``bold``: the label is sometimes shown in bold (a style sheet's ``font-weight``), so
+    measure the samples in bold too.
 
     A label whose text changes several times a second (a live number) then never moves
     its neighbours, and costs no layout pass: Qt skips the relayout for a widget of fixed
@@ -137,5 +140,11 @@ def steady(label: QLabel, *samples: str) -> QLabel:
 
         steady(recent_label, "888 ms · worst in the last 6 s: 8,888 ms")
     """
-    label.setFixedSize(text_width(label, *samples), label.sizeHint().height())
+    width = text_width(label, *samples)
+    if bold:
+        font = QFont(label.font())
+        font.setBold(True)
+        metrics = QFontMetrics(font)
+        width = max(width, max((metrics.horizontalAdvance(sample) for sample in samples), default=0) + 6)
+    label.setFixedSize(width, label.sizeHint().height())
     return label
