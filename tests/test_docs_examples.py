@@ -1,19 +1,21 @@
 """Every ```python block in README.md and docs/**/*.md runs, and must succeed.
 
 How a block runs
-    Each block is a script of its own: it is written to a temporary folder and run in a
-    fresh interpreter (``__name__ == "__main__"``, ``QT_QPA_PLATFORM=offscreen``), as a
-    reader who copies it into a file would run it. Blank lines are put in front of the
-    code so that a traceback's line numbers are the Markdown file's. Blocks run two at a
-    time; the whole set takes about 20 s (the process and Dask samples start workers).
+    Each block is a script of its own: it is written to a temporary folder and run with
+    ``python script.py`` in a fresh interpreter (``QT_QPA_PLATFORM=offscreen``), exactly
+    as a reader who copies it into a file would run it: nothing is patched. Blank lines
+    are put in front of the code so that a traceback's line numbers are the Markdown
+    file's. Blocks run two at a time; the whole set takes about 20 s (the process and
+    Dask samples start workers).
 
-``app.exec()``
-    A sample may end like an application does, in ``app.exec()``. The runner replaces
-    ``exec`` of ``QCoreApplication``/``QGuiApplication``/``QApplication`` by a function
-    that runs the real event loop and calls ``app.quit()`` once the background work is
-    over: no ``BackgroundWorker`` that is still open has an undecided handler, for 0.2 s
-    in a row. ``aboutToQuit`` is emitted as in a real quit. If the work is not over
-    within 30 s the block fails.
+Samples end by themselves
+    A sample that ends in ``app.exec()`` must quit the application once its work is
+    over, as a reader running it expects (``app.quit()`` in ``done()`` or
+    ``canceled()``, ``handler.when_stopped(lambda _: app.quit())``, quitting when
+    ``worker.tasks_changed`` finds no task running, ...). Remember that ``app.quit()``
+    does nothing before ``app.exec()`` runs: quit from something the event loop
+    delivers. A block still running after 45 s fails with a message that says so;
+    its whole process group (worker processes, Dask workers) is killed.
 
 Module files
     A block titled with a file name, ```python title="primes.py"```, is a module, not a
@@ -26,7 +28,7 @@ Opting out
     scheduler) is preceded by ``<!-- not-run: the reason -->`` on the line just above the
     fence. The reason is shown as the skip reason (``pytest -ra``).
 
-A block fails when it exits non-zero, takes more than 60 s, or writes ``Traceback``,
+A block fails when it exits non-zero, does not end within 45 s, or writes ``Traceback``,
 ``Unhandled exception`` or ``QThread: Destroyed`` to stderr (an error that qbackground
 only logged counts as a failure). A block that shows such a log on purpose says so with
 ``<!-- expect-stderr: text -->`` above its fence: its stderr must then contain ``text``,
@@ -36,11 +38,14 @@ ran, how many opted out and why.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import os
 import re
 import subprocess
 import sys
-import textwrap
+import signal
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +55,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-BLOCK_TIMEOUT = 60.0
-IDLE_LIMIT = 30.0
+BLOCK_TIMEOUT = 45.0
 STDERR_FAILURES = ("Traceback", "Unhandled exception", "QThread: Destroyed")
 
 # Known noise, removed from stderr before the checks (none at the moment: the Dask
@@ -62,63 +66,6 @@ KNOWN_STDERR_NOISE: list[re.Pattern[str]] = []
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
 _MARKER = re.compile(r"^\s*<!--\s*(?P<kind>not-run|expect-stderr):\s*(?P<text>.*?)\s*-->\s*$")
 _TITLE = re.compile(r"""title\s*=\s*["']([^"']*)["']""")
-
-# Runs in the block's interpreter before the block: makes app.exec() end by itself.
-PRELUDE = textwrap.dedent(
-    """
-    import runpy, sys, time
-    from PySide6.QtCore import QCoreApplication, QTimer
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
-
-    _original_exec = QCoreApplication.exec
-    _stuck = []
-
-    def _exec_until_idle(*_args):
-        import qbackground._worker as _worker_module
-        app = QCoreApplication.instance()
-        started = time.monotonic()
-        idle_since = [None]
-
-        def poll():
-            now = time.monotonic()
-            busy = any(w.active_handlers() for w in list(_worker_module._LIVE))
-            if busy:
-                idle_since[0] = None
-            elif idle_since[0] is None:
-                idle_since[0] = now
-            elif now - idle_since[0] >= 0.2:
-                timer.stop()
-                app.quit()
-            if now - started > {idle_limit}:
-                _stuck.append(True)
-                timer.stop()
-                app.quit()
-
-        timer = QTimer()
-        timer.setInterval(20)
-        timer.timeout.connect(poll)
-        timer.start()
-        return _original_exec()
-
-    for _cls in (QCoreApplication, QGuiApplication, QApplication):
-        _cls.exec = _exec_until_idle
-        if hasattr(_cls, "exec_"):
-            _cls.exec_ = _exec_until_idle
-
-    sys.argv = [sys.argv[1]]
-    try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
-    finally:
-        if _stuck:
-            print("docs runner: the background work was not over {idle_limit} s after app.exec()",
-                  file=sys.stderr)
-            sys.stdout.flush()
-            import os
-            os._exit(97)
-    """
-).format(idle_limit=IDLE_LIMIT)
-
 
 @dataclass
 class Block:
@@ -133,7 +80,8 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        page = self.page.relative_to(ROOT) if self.page.is_relative_to(ROOT) else self.page
+        return f"{page}:{self.line}"
 
     @property
     def is_module(self) -> bool:
@@ -198,6 +146,7 @@ class Outcome:
     stdout: str
     stderr: str
     seconds: float
+    timed_out: bool = False
 
 
 @dataclass
@@ -205,6 +154,7 @@ class Runner:
     """Runs the blocks two at a time in the background; tests wait for their own."""
 
     folder: Path
+    timeout: float = BLOCK_TIMEOUT
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=2))
     futures: dict[str, Future[Outcome]] = field(default_factory=dict)
 
@@ -218,36 +168,70 @@ class Runner:
                 folder.mkdir()
                 pages[block.page] = folder
                 for module in (b for b in BLOCKS if b.page == block.page and b.is_module):
-                    (folder / module.title).write_text(module.code, encoding="utf-8")  # type: ignore[operator]
+                    (folder / module.title).write_text(  # type: ignore[operator]
+                        "\n" * (module.line - 1) + module.code, encoding="utf-8"
+                    )
         for block in BLOCKS:
             if block.skip_reason is None and not block.is_module and (selected is None or block.where in selected):
                 self.futures[block.where] = self.pool.submit(self._run, block, pages[block.page])
 
     def _run(self, block: Block, folder: Path) -> Outcome:
-        import time
-
         if block.is_test:
             script = folder / block.title  # type: ignore[operator]
             command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", script.name]
         else:
             script = folder / f"{block.page.stem}_line{block.line}.py"
-            command = [sys.executable, "-c", PRELUDE, script.name]
+            command = [sys.executable, script.name]
         # Leading blank lines: the traceback's line numbers are the Markdown file's.
         script.write_text("\n" * (block.line - 1) + block.code, encoding="utf-8")
-        env = dict(os.environ)
-        env["QT_QPA_PLATFORM"] = "offscreen"
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(folder), str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
+        return run_script(command, folder, self.timeout)
+
+
+def run_script(command: list[str], folder: Path, timeout: float) -> Outcome:
+    """Run ``command`` in ``folder`` as a reader would, in a process group of its own.
+
+    On timeout the whole group is killed (a hung sample's worker processes and Dask
+    workers too), and the outcome says it timed out.
+    """
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env.pop("QBACKGROUND_STRICT", None)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        return Outcome(process.returncode, stdout, stderr, time.monotonic() - started, timed_out=True)
+    return Outcome(process.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def check_outcome(block: Block, outcome: Outcome) -> None:
+    """Fail (AssertionError) unless ``outcome`` is a clean run of ``block``."""
+    report = f"{block.where} ({outcome.seconds:.1f} s)\n--- stdout ---\n{outcome.stdout}\n--- stderr ---\n{outcome.stderr}"
+    if outcome.timed_out:
+        raise AssertionError(
+            f"{block.where}: the sample did not end by itself within {outcome.seconds:.0f} s, so it "
+            "hangs for a reader who runs it. A sample that ends in app.exec() must quit the "
+            "application once its work is over (app.quit() in done() or canceled(), "
+            "handler.when_stopped(lambda _: app.quit()), ...; app.quit() before app.exec() "
+            f"does nothing). Killed it.\n{report}"
         )
-        env.pop("QBACKGROUND_STRICT", None)
-        started = time.monotonic()
-        try:
-            done = subprocess.run(
-                command, cwd=folder, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT
-            )
-        except subprocess.TimeoutExpired as exc:
-            return Outcome(-1, str(exc.stdout or ""), f"timed out after {BLOCK_TIMEOUT} s\n{exc.stderr or ''}", BLOCK_TIMEOUT)
-        return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    assert outcome.returncode == 0, f"exit code {outcome.returncode}: {report}"
+    if block.expect_stderr is not None:
+        assert block.expect_stderr in outcome.stderr, f"{block.expect_stderr!r} not on stderr: {report}"
+        return
+    stderr = outcome.stderr
+    for noise in KNOWN_STDERR_NOISE:
+        stderr = noise.sub("", stderr)
+    for text in STDERR_FAILURES:
+        assert text not in stderr, f"{text!r} on stderr: {report}"
 
 
 class _Summary:
@@ -287,23 +271,76 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
 def test_block_runs(block: Block, runner: Runner) -> None:
     if block.skip_reason is not None:
         pytest.skip(f"not-run: {block.skip_reason}")
-    outcome = runner.futures[block.where].result()
-    report = f"{block.where} ({outcome.seconds:.1f} s)\n--- stdout ---\n{outcome.stdout}\n--- stderr ---\n{outcome.stderr}"
-    assert outcome.returncode == 0, f"exit code {outcome.returncode}: {report}"
-    if block.expect_stderr is not None:
-        assert block.expect_stderr in outcome.stderr, f"{block.expect_stderr!r} not on stderr: {report}"
-        return
-    stderr = outcome.stderr
-    for noise in KNOWN_STDERR_NOISE:
-        stderr = noise.sub("", stderr)
-    for text in STDERR_FAILURES:
-        assert text not in stderr, f"{text!r} on stderr: {report}"
+    check_outcome(block, runner.futures[block.where].result())
 
 
-def test_module_files_compile() -> None:
-    for block in BLOCKS:
-        if block.is_module:
-            compile("\n" * (block.line - 1) + block.code, block.where, "exec")
+def test_module_files_import(tmp_path: Path) -> None:
+    """Each module file imports (not only compiles) next to its page's other modules.
+
+    In a fresh interpreter, as the scripts of its page import it: an import error, a
+    name error at module level or a module that needs something the page does not show
+    fails here, with the Markdown file's line numbers.
+    """
+    modules = [block for block in BLOCKS if block.is_module and block.skip_reason is None]
+    assert modules, "no module file found: the title= handling of the extractor is broken"
+    for page in sorted({block.page for block in modules}):
+        folder = tmp_path / re.sub(r"\W", "_", str(page.relative_to(ROOT)))
+        folder.mkdir()
+        names = []
+        for block in (b for b in modules if b.page == page):
+            (folder / block.title).write_text("\n" * (block.line - 1) + block.code, encoding="utf-8")  # type: ignore[operator]
+            names.append(Path(block.title).stem)  # type: ignore[arg-type]
+        importer = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+        outcome = run_script([sys.executable, "-c", importer, *names], folder, BLOCK_TIMEOUT)
+        where = ", ".join(b.where for b in modules if b.page == page)
+        assert not outcome.timed_out, f"importing the module files of {where} did not end within {outcome.seconds:.0f} s"
+        assert outcome.returncode == 0 and not outcome.stderr, (
+            f"the module files of {where} do not import:\n{outcome.stderr}{outcome.stdout}"
+        )
+
+
+def test_a_sample_that_never_ends_fails_clearly(tmp_path: Path) -> None:
+    """The runner does not wait forever for a sample that forgets to quit its app.exec()."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nfrom PySide6.QtWidgets import QApplication\n\napp = QApplication([])\n"
+        "app.quit()          # before exec(): does nothing\napp.exec()\n```\n",
+        encoding="utf-8",
+    )
+    [block] = extract_blocks(page)
+    script = tmp_path / "sample.py"
+    script.write_text(block.code, encoding="utf-8")
+    outcome = run_script([sys.executable, script.name], tmp_path, timeout=3.0)
+    assert outcome.timed_out
+    with pytest.raises(AssertionError, match=r"did not end by itself within 3 s.*must quit the application"):
+        check_outcome(block, outcome)
+    # ... and a sample that does quit is fine.
+    script.write_text(
+        "from PySide6.QtCore import QTimer\nfrom PySide6.QtWidgets import QApplication\n\n"
+        "app = QApplication([])\nQTimer.singleShot(0, app.quit)\napp.exec()\n",
+        encoding="utf-8",
+    )
+    outcome = run_script([sys.executable, script.name], tmp_path, timeout=BLOCK_TIMEOUT)
+    check_outcome(block, outcome)
+
+
+def test_the_misuse_count_on_the_testing_page_is_right() -> None:
+    """docs/testing.md says how many misuses tests/test_misuse.py checks: keep it true."""
+    tree = ast.parse((ROOT / "tests" / "test_misuse.py").read_text(encoding="utf-8"))
+    [cases] = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign | ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "CASES" for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+    ]
+    assert isinstance(cases, ast.List)
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    claims = [int(n) for n in re.findall(r"a table of\s+(\d+)\s+misuses", text)]
+    assert claims, "docs/testing.md no longer says 'a table of N misuses': update this test"
+    assert claims == [len(cases.elts)], (
+        f"docs/testing.md says tests/test_misuse.py has {claims[0]} misuse cases; it has "
+        f"{len(cases.elts)}: update the number on the page"
+    )
 
 
 def test_samples_were_found() -> None:
