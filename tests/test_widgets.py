@@ -7,6 +7,7 @@ blocks the test.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -523,6 +524,9 @@ def test_an_unhandled_error_is_shown(
     assert "LookupError: row 17 has no e-mail" in box.informativeText()
     details = box.detailedText()
     assert details.startswith("Traceback") and "explode" in details and "_resolve_future" not in details
+    # The task's own frames only: qbackground's frames that ran it are left out.
+    assert "run_here" not in details and f"{os.sep}qbackground{os.sep}" not in details
+    assert details.splitlines()[1].strip().endswith(", in run"), "starts at the task's run()"
     box.accept()
     qtbot.waitUntil(lambda: not open_boxes(), timeout=WAIT_MS)
 

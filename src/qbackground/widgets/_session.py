@@ -11,6 +11,7 @@ ended in any way. It knows nothing about widgets.
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -62,8 +63,19 @@ class TaskEnding:
         """The formatted traceback of each error, taken when it was reported."""
 
 
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+"""The qbackground package folder: its frames are left out of the details shown."""
+
+
 def _format(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc)).rstrip()
+    """The traceback as the user should see it: from the first frame of the task's own
+    code on (qbackground's frames that ran it are noise there; the log keeps them)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_LIBRARY):
+        tb = tb.tb_next
+    if tb is None:  # raised by qbackground itself: show everything
+        tb = exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
 class SessionView(Protocol):
