@@ -167,3 +167,95 @@ def test_task_status_members() -> None:
     ]
     final = {s.name for s in qbackground.TaskStatus if s.is_final}
     assert final == {"DONE", "FAILED", "CANCELLED", "TIMED_OUT", "INTERRUPTED"}
+
+
+# -- every public class reports the public module that exports it ------------------------
+
+PUBLIC_MODULES = [
+    "qbackground",
+    "qbackground.backends",
+    "qbackground.tasker",
+    "qbackground.widgets",
+    "qbackground.testing",
+    "qbackground.dask",
+]
+
+
+def _exported_classes() -> list[tuple[str, str, type]]:
+    found = []
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value):
+                found.append((module_name, name, value))
+    return found
+
+
+def test_every_public_module_exports_classes() -> None:
+    modules = {module for module, _name, _cls in _exported_classes()}
+    assert modules == set(PUBLIC_MODULES)
+
+
+@pytest.mark.parametrize(
+    ("module_name", "name", "cls"),
+    _exported_classes(),
+    ids=[f"{module}.{name}" for module, name, _cls in _exported_classes()],
+)
+def test_exported_class_reports_a_public_module(module_name: str, name: str, cls: type) -> None:
+    # A class re-exported from another public module keeps its home (ExecutionContext,
+    # re-exported by qbackground.tasker, is qbackground.TaskLifeCycle).
+    home = importlib.import_module(cls.__module__)
+    assert not any(part.startswith("_") for part in cls.__module__.split(".")), (
+        f"{module_name}.{name} reports the private module {cls.__module__}"
+    )
+    assert cls.__module__ in PUBLIC_MODULES
+    assert getattr(home, cls.__qualname__) is cls, "pickle finds a class by __module__ + __qualname__"
+    if cls.__module__ != module_name:
+        assert module_name == "qbackground.tasker" and cls.__module__ == "qbackground"
+
+
+def test_the_private_module_does_not_show_in_reprs_and_tracebacks() -> None:
+    assert repr(qbackground.TaskStateError) == "<class 'qbackground.TaskStateError'>"
+    try:
+        raise qbackground.TaskStateError("execute() was already called")
+    except qbackground.TaskStateError:
+        import traceback
+
+        last_line = traceback.format_exc().strip().splitlines()[-1]
+    assert last_line == "qbackground.TaskStateError: execute() was already called"
+    assert str(qbackground.BackgroundTask[int, str]) == "qbackground.BackgroundTask[int, str]"
+
+
+@pytest.mark.parametrize("name", [*ERRORS, "TaskInterruptedError"])
+def test_errors_pickle_by_their_public_name(name: str) -> None:
+    import pickle
+
+    cls = getattr(qbackground, name)
+    data = pickle.dumps(cls("across a process boundary"))
+    assert b"qbackground._" not in data and b"_errors" not in data
+    copy = pickle.loads(data)
+    assert type(copy) is cls and str(copy) == "across a process boundary"
+
+
+class RaisesTaskStateError(qbackground.BackgroundTask[None, None]):
+    """Module level: the process backend sends it to a worker process by pickling."""
+
+    def run(self, lifecycle: qbackground.TaskLifeCycle[None]) -> None:
+        raise qbackground.TaskStateError("raised in a worker process")
+
+    def handle_exception(self, exc: BaseException) -> bool:
+        return True  # handled: get_result() below looks at it
+
+
+def test_an_error_raised_in_a_worker_process_reaches_the_gui_as_the_same_type(
+    worker: qbackground.BackgroundWorker,
+) -> None:
+    handler = worker.handle(RaisesTaskStateError(), executor="process").start()
+    with pytest.raises(qbackground.TaskStateError) as caught:
+        handler.get_result(timeout=60)
+    assert type(caught.value) is qbackground.TaskStateError
+    assert str(caught.value) == "raised in a worker process"
+    remote = str(caught.value.__cause__)  # the worker process's traceback, as text
+    assert remote.rstrip().endswith("qbackground.TaskStateError: raised in a worker process")
+    assert handler.status is qbackground.TaskStatus.FAILED

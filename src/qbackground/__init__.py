@@ -20,6 +20,7 @@ Example::
 
 from ._accessor import UIAccessor
 from ._async import AsyncBackgroundTask
+from ._current import current_lifecycle
 from ._default import background_worker
 from ._errors import (
     IllegalConcurrentAccessError,
@@ -31,6 +32,7 @@ from ._errors import (
     TaskStateError,
     TaskTimeoutError,
 )
+from ._exports import public_module as _public_module
 from ._handler import BackgroundTaskHandler
 from ._lifecycle import ExecutionContext, TaskLifeCycle
 from ._listener import ProgressListener
@@ -59,6 +61,9 @@ __all__ = [
     "TaskTimeoutError",
     "UIAccessor",
     "background_worker",
+    "current_lifecycle",
 ]
+
+_public_module(__name__, __all__, globals())
 
 __version__ = "0.1.0"

@@ -18,9 +18,12 @@ Example::
     task_mgr.run_thread(my_thread_task, 2, key="thread_worker")
 """
 
+from .._exports import public_module as _public_module
 from .._lifecycle import ExecutionContext
 from ._manager import TaskManager
 from ._proxy import TaskManagerProxy, task_mgr
 from ._task import Status, Task
 
 __all__ = ["ExecutionContext", "Status", "Task", "TaskManager", "TaskManagerProxy", "task_mgr"]
+
+_public_module(__name__, __all__, globals())

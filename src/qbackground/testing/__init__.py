@@ -16,6 +16,7 @@ Example::
         assert handler.status is TaskStatus.DONE
 """
 
+from .._exports import public_module as _public_module
 from ._probe import ChildProcess, child_processes, os_thread_ids, rss_bytes
 from ._wait import TaskWait, WaitTaskTimeout, wait_task
 from ._worker import CheckedWorker, UnhandledExpectation, format_origin
@@ -32,3 +33,5 @@ __all__ = [
     "rss_bytes",
     "wait_task",
 ]
+
+_public_module(__name__, __all__, globals())

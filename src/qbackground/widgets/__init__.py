@@ -12,6 +12,7 @@ Example::
     window.statusBar().addPermanentWidget(TaskStatusWidget())
 """
 
+from .._exports import public_module as _public_module
 from ._builder import BackgroundTaskDialog
 from ._eta import RemainingTimeEstimator
 from ._progress_window import BackgroundWorkProgressWindow
@@ -27,3 +28,5 @@ __all__ = [
     "TaskEnding",
     "TaskStatusWidget",
 ]
+
+_public_module(__name__, __all__, globals())
