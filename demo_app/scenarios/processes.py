@@ -445,6 +445,7 @@ class ProcessesPage(Scenario):
         self.limit_spin.setValue(self.default_limit)
         self.compare_button.click()
         yield ctx.wait_until(self.is_idle, "both runs finished", timeout=25)
+        yield ctx.pause(0.3, "the status bar caught up")
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
         yield from self._smoke_compare(ctx)
