@@ -66,4 +66,4 @@ __all__ = [
 
 _public_module(__name__, __all__, globals())
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
