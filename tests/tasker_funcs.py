@@ -99,3 +99,28 @@ GATE = threading.Event()
 def gated(context: ExecutionContext) -> str:
     GATE.wait(10)
     return "released"
+
+
+RAN: list[str] = []
+"""Names passed to :func:`record_run`, in the order the functions ran (thread backend)."""
+
+
+def record_run(context: ExecutionContext, name: str) -> str:
+    RAN.append(name)
+    return name
+
+
+def _explode() -> None:
+    raise ValueError("refuses to be unpickled")
+
+
+class UnpicklesNowhere:
+    """Pickles fine, but unpickling it raises (in the worker process)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _explode, ()
+
+
+async def async_fail(context: ExecutionContext, message: str) -> None:
+    await asyncio.sleep(0)
+    raise ValueError(message)

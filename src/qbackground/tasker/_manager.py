@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import pickle
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Literal, TypeVar
@@ -15,7 +14,8 @@ from .._default import background_worker
 from .._gui_release import GuiThreadFinalized, install as install_gui_release
 from .._handler import BackgroundTaskHandler
 from .._worker import BackgroundWorker
-from ._jobs import CoroutineJob, FunctionJob, _name
+from ._arguments import pickle_call
+from ._jobs import CoroutineJob, FunctionJob
 from ._task import Task, WhenDone, WhenEvent
 
 __all__ = ["TaskManager"]
@@ -49,29 +49,41 @@ class TaskManager(GuiThreadFinalized, QObject):
     """
 
     tasks_updated = Signal(object, object, float)
-    """``(sender, tasks, progress)`` on the GUI thread, at most once per frame: the
-    manager, the list of its unfinished tasks, and the overall progress (0..1) of the
-    current batch — the tasks started since the manager was last idle, finished ones
-    counting as 1.0; 1.0 when idle. Emitted when a task starts, reports a message or
-    progress, or ends."""
+    """``(sender, tasks, progress)`` on the GUI thread, at most about once per frame:
+    the manager, the list of its unfinished tasks, and the overall progress (0..1) of
+    the current batch — the tasks started since the manager was last idle, finished
+    ones counting as 1.0; 1.0 when idle. Emitted when a task starts, reports a message
+    or progress, or ends. A task's ``when_done`` runs after an emission that already
+    shows it finished (not among ``tasks``, counted as 1.0 in ``progress``)."""
 
     # Internal: a task submitted off the GUI thread is started there.
     _start_requested = Signal(object, object, object)
 
     def __init__(self, worker: BackgroundWorker | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
         install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
+        super().__init__(parent)
         self._given_worker = worker
         self._lock = threading.Lock()
         # key -> the latest unfinished task with that key.
         self._active: dict[Any, Task[Any]] = {}
-        # Every task of the current batch (for the overall progress), by id.
-        self._batch: dict[int, Task[Any]] = {}
+        # Every unfinished task, by id, and how many of the current batch finished: the
+        # overall progress. Only unfinished tasks are held, so a manager whose tasks
+        # are over refers to none of them (a task refers to its manager until then).
+        self._unfinished: dict[int, Task[Any]] = {}
+        self._batch_done = 0
         self._emit_due = False
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
         self._emit_timer.setInterval(16)
         self._emit_timer.timeout.connect(self._emit_tasks_updated)
+        # Tasks whose work stopped, waiting for their when_done: run on the next pass
+        # of the event loop, all together, after one tasks_updated that shows them
+        # finished (so a burst of endings costs one emission, not one each).
+        self._finishing: list[Task[Any]] = []
+        self._finish_timer = QTimer(self)
+        self._finish_timer.setSingleShot(True)
+        self._finish_timer.setInterval(0)
+        self._finish_timer.timeout.connect(self._run_when_done)
         self._start_requested.connect(self._start, Qt.ConnectionType.QueuedConnection)
 
     # -- starting ------------------------------------------------------------------------
@@ -116,13 +128,18 @@ class TaskManager(GuiThreadFinalized, QObject):
     ) -> Task[R]:
         """Run ``func(context, *args, **kwargs)`` in a worker process (no GIL).
 
-        ``func`` and the arguments are pickled: ``func`` must be defined at module
-        level of an importable module. Cancelling stops the function cooperatively
-        (``context.is_cancelled()``), else its process is killed after the worker's
-        ``process_grace``; ``when_done`` runs only once the process really stopped.
+        ``func`` and the arguments are pickled, once, here: ``func`` (and any function
+        among the arguments) must be defined at module level of an importable module,
+        and every argument must be picklable. Cancelling stops the function
+        cooperatively (``context.is_cancelled()``), else its process is killed after
+        the worker's ``process_grace``; ``when_done`` runs only once the process really
+        stopped.
 
         Raises:
-            TypeError: ``func`` is not callable or cannot be pickled by reference.
+            TypeError: ``func``, ``when_done`` or ``when_event`` is not callable; or
+                ``func`` or an argument cannot be pickled (a lambda, a local function,
+                an open file...): the message names it (``func``, ``args[0]``, keyword
+                argument ``'name'``), its type, why, and what to do.
 
         Example::
 
@@ -136,15 +153,8 @@ class TaskManager(GuiThreadFinalized, QObject):
             task_mgr.run_process(crunch, 50, key="calculator")
         """
         _check_callables(func, when_done, when_event)
-        try:
-            pickle.dumps(func)
-        except Exception as exc:
-            raise TypeError(
-                f"run_process() sends the function to a worker process by pickling, and "
-                f"{_name(func)} cannot be pickled ({type(exc).__name__}: {exc}); define it at "
-                "module level (not a lambda or a nested function), or use run_thread()"
-            ) from None
-        job = FunctionJob(func, args, kwargs)
+        payload = pickle_call(func, args, kwargs)  # once, here: a bad argument fails now
+        job = FunctionJob(func, (), {}, payload)
         return self._submit(job, "process", key, when_done, when_event)
 
     def add_coroutine(
@@ -241,10 +251,12 @@ class TaskManager(GuiThreadFinalized, QObject):
             bar.setValue(round(task_mgr.get_overall_progress() * 100))
         """
         with self._lock:
-            batch = list(self._batch.values())
-        if not batch:
+            unfinished = list(self._unfinished.values())
+            done = self._batch_done
+        if not unfinished:
             return 1.0
-        return sum(1.0 if t.is_final() else t.get_progress() for t in batch) / len(batch)
+        progress = sum(1.0 if t.is_final() else t.get_progress() for t in unfinished)
+        return (done + progress) / (done + len(unfinished))
 
     @property
     def worker(self) -> BackgroundWorker:
@@ -267,14 +279,14 @@ class TaskManager(GuiThreadFinalized, QObject):
         when_done: WhenDone | None,
         when_event: WhenEvent | None,
     ) -> Task[Any]:
-        task: Task[Any] = Task(self, _name(job.func), kind, key, when_done, when_event)
+        task: Task[Any] = Task(self, job._name, kind, key, when_done, when_event)
         job._facade = task
         with self._lock:
-            if not self._active:  # idle until now (O(1), not a scan): a new batch begins
-                self._batch.clear()
+            if not self._unfinished:  # idle until now: a new batch begins
+                self._batch_done = 0
             replaced = self._active.get(task.key)
             self._active[task.key] = task
-            self._batch[task.id] = task
+            self._unfinished[task.id] = task
         if _on_gui_thread():
             self._start(task, job, replaced)
         else:
@@ -324,9 +336,30 @@ class TaskManager(GuiThreadFinalized, QObject):
         with self._lock:
             if self._active.get(task.key) is task:
                 del self._active[task.key]
-        self._note_change()
-        if task._when_done is not None:
-            self._call_user(task._when_done, task)
+            if self._unfinished.pop(task.id, None) is not None:
+                self._batch_done += 1
+        if task._when_done is None:
+            task._detach()
+            self._note_change()
+            return
+        # when_done must see tasks_updated already published without this task: it
+        # runs from _run_when_done, after one emission for every task ending meanwhile.
+        self._finishing.append(task)
+        if not self._finish_timer.isActive():
+            _FINISHING.add(self)  # nothing else holds a manager whose tasks are over
+            self._finish_timer.start()
+
+    def _run_when_done(self) -> None:
+        """GUI thread: publish the final state, then run the waiting when_done calls."""
+        _FINISHING.discard(self)
+        finishing, self._finishing = self._finishing, []
+        self._emit_timer.stop()
+        self._emit_tasks_updated()
+        for task in finishing:
+            when_done = task._when_done
+            task._detach()
+            if when_done is not None:
+                self._call_user(when_done, task)
 
     def _call_user(self, fn: Callable[..., object], *args: Any) -> None:
         try:
@@ -347,6 +380,12 @@ class TaskManager(GuiThreadFinalized, QObject):
     def _emit_tasks_updated(self) -> None:
         self._emit_due = False
         self.tasks_updated.emit(self, self.tasks, self.get_overall_progress())
+
+
+_FINISHING: set[TaskManager] = set()
+"""Managers with when_done calls waiting for the next pass of the event loop: their
+tasks are over, so no handler holds them any more, and a pending call must not be
+lost to a collection (or a dropped last reference) in between."""
 
 
 def _check_callables(func: object, when_done: object, when_event: object) -> None:

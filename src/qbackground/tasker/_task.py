@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from .._errors import TaskCancelledError, TaskStateError
 from .._status import TaskStatus
+from ._jobs import _Forwarding
 
 if TYPE_CHECKING:
     from .._handler import BackgroundTaskHandler
@@ -63,7 +64,10 @@ class Task(Generic[R]):
         """The function's name, for messages."""
         self.kind = kind
         """Where it runs: ``"thread"``, ``"process"`` or ``"asyncio"``."""
-        self._manager = manager
+        # Strong while the task is unfinished (the manager must outlive the tasks it
+        # reports on); dropped with the callbacks once ``when_done`` ran, so neither the
+        # manager nor the task waits for the cyclic garbage collector (see _detach).
+        self._manager: TaskManager | None = manager
         self._when_done = when_done
         self._when_event = when_event
         self._handler: BackgroundTaskHandler[Any] | None = None
@@ -196,18 +200,41 @@ class Task(Generic[R]):
 
             task.cancel()
         """
-        return self._manager._cancel(self)
+        manager = self._manager
+        return manager is not None and manager._cancel(self)
 
     @property
-    def handler(self) -> BackgroundTaskHandler[R] | None:
-        """The core handler running it, once the GUI thread started it (else None).
+    def handler(self) -> BackgroundTaskHandler[R]:
+        """The core handler running it (its ``status``, ``elapsed``, ``future()``...).
+
+        A task started on the GUI thread has it as soon as ``run_thread()``,
+        ``run_process()`` or ``add_coroutine()`` returns. A task submitted from another
+        thread gets it when the GUI thread starts it, a moment later; it is there by
+        the time any callback of the task runs.
+
+        Raises:
+            TaskStateError: the task has no handler: it was submitted from another
+                thread and the GUI thread has not started it yet, it was cancelled
+                before it started, or it could not start (see :meth:`exception`).
 
         Example::
 
-            if task.handler is not None:
-                print(task.handler.elapsed)
+            task = task_mgr.run_thread(count_lines, "big.csv")
+            print(task.handler.elapsed)
         """
-        return self._handler
+        handler = self._handler
+        if handler is not None:
+            return handler
+        if self._ending == "failed":
+            why = f"it could not start ({type(self._exception).__name__}: {self._exception})"
+        elif self._cancel_requested:
+            why = "it was cancelled before it started, so it never ran"
+        else:
+            why = (
+                "it was submitted from another thread and the GUI thread has not started it "
+                "yet; read it on the GUI thread once the task runs (in when_event or when_done)"
+            )
+        raise TaskStateError(f"{self.name} (key {self.key!r}) has no handler: {why}")
 
     # -- the manager's side (GUI thread) ----------------------------------------------------
 
@@ -223,7 +250,9 @@ class Task(Generic[R]):
             self._progress = 1.0
         self._exception = error
         self._ending = status
-        self._manager._note_change()
+        manager = self._manager
+        if manager is not None:
+            manager._note_change()
         self._maybe_finish()
 
     def _run_stopped(self) -> None:
@@ -234,16 +263,39 @@ class Task(Generic[R]):
         if self._finished or not (self._stopped and self._ending is not None):
             return
         self._finished = True
-        self._manager._finished(self)
+        manager = self._manager
+        if manager is not None:
+            manager._finished(self)
+
+    def _detach(self) -> None:
+        """The task is over and ``when_done`` ran (or there is none): drop every link
+        it no longer needs. The manager, the job (through the handler) and the user's
+        callbacks (``when_done=done.append`` refers back to the task) would otherwise
+        form reference cycles, which only the cyclic collector frees: on whatever
+        thread triggers a collection. Without them, dropping the last reference to the
+        manager or the task frees it at once, on the dropping thread."""
+        self._manager = None
+        self._when_done = None
+        self._when_event = None
+        handler = self._handler
+        if handler is not None:
+            job = handler.task
+            if isinstance(job, _Forwarding):
+                job._facade = None
 
     def _message_changed(self, message: str) -> None:
         self._message = message
-        self._manager._note_change()
+        manager = self._manager
+        if manager is not None:
+            manager._note_change()
 
     def _progress_changed(self, fraction: float) -> None:
         self._progress = fraction
-        self._manager._note_change()
+        manager = self._manager
+        if manager is not None:
+            manager._note_change()
 
     def _event(self, name: str, data: Any) -> None:
-        if self._when_event is not None and self._ending is None:
-            self._manager._call_user(self._when_event, self, name, data)
+        manager = self._manager
+        if self._when_event is not None and self._ending is None and manager is not None:
+            manager._call_user(self._when_event, self, name, data)

@@ -1,0 +1,42 @@
+"""Static typing contract of ``qbackground.tasker``: ``mypy --strict`` must accept this file
+(tests/test_tasker.py::test_the_tasker_typing_cases_pass_mypy_strict).
+
+``Task.handler`` is the handler itself, not an Optional one: code reads it right after
+``run_thread()`` / ``run_process()`` / ``add_coroutine()`` returned, with no assert.
+Lines marked ``# type: ignore[code]`` MUST be type errors (``warn_unused_ignores`` is
+on). This file is never executed; it only has to type-check.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, assert_type
+
+from qbackground import BackgroundTaskHandler, ExecutionContext, TaskStatus
+from qbackground.tasker import Task, TaskManager, task_mgr
+
+
+def lines(context: ExecutionContext[Any], path: str) -> int:
+    return len(path)
+
+
+async def fetch(context: ExecutionContext[Any], url: str) -> bytes:
+    return url.encode()
+
+
+def handler_needs_no_assert(manager: TaskManager) -> None:
+    task = task_mgr.run_thread(lines, "a.csv")
+    assert_type(task.handler, BackgroundTaskHandler[int])
+    assert_type(task.handler.elapsed, float | None)
+    assert_type(task.handler.status, TaskStatus)
+    assert_type(task.handler.future(), Future[int])
+    assert_type(task_mgr.run_process(lines, "a.csv").handler, BackgroundTaskHandler[int])
+    assert_type(task_mgr.add_coroutine(fetch, "http://example.com").handler, BackgroundTaskHandler[bytes])
+    assert_type(manager.run_thread(lines, "b.csv").handler.get_result(), int)
+    seconds: float = task.handler.elapsed or 0.0
+    wrong: BackgroundTaskHandler[str] = task.handler  # type: ignore[assignment]
+
+
+def in_when_done(task: Task[int]) -> None:
+    if task.handler.is_done():
+        assert_type(task.result(), int)
