@@ -193,3 +193,38 @@ def tasker_types() -> None:
     assert_type(task_mgr.add_coroutine(fetch, "http://example.com"), Task[bytes])
     assert_type(task_mgr.run_thread(lines, "a.csv").result(), int)
     task_mgr.run_thread(lines, when_done=3)  # type: ignore[arg-type]
+
+
+def submit_types(owner: QWidget) -> None:
+    from functools import partial
+
+    from qbackground import TaskLifeCycle, current_lifecycle
+
+    def area(width: int, height: float) -> float:
+        return width * height
+
+    async def fetch(url: str) -> bytes:
+        return url.encode()
+
+    def scaled(value: int, *, factor: int) -> int:
+        return value * factor
+
+    def show_area(value: float) -> None: ...
+
+    def show_text(value: str) -> None: ...
+
+    worker = background_worker()
+    assert_type(worker.submit(area, 2, 3.5), BackgroundTaskHandler[float])
+    assert_type(worker.submit(area, 2, 3.5).get_result(), float)
+    assert_type(worker.submit(fetch, "http://example.com"), BackgroundTaskHandler[bytes])
+    assert_type(worker.submit(partial(scaled, factor=2), 3), BackgroundTaskHandler[int])
+    assert_type(
+        worker.submit(area, 2, 3.0, owner=owner, timeout=5, executor="process", on_result=show_area),
+        BackgroundTaskHandler[float],
+    )
+    assert_type(current_lifecycle(), TaskLifeCycle[Any])
+    # Wrong calls fail; mypy words them against the first overload (the async one).
+    worker.submit(area, "2", 3.5)  # type: ignore[call-arg, arg-type]
+    worker.submit(area, 2)  # type: ignore[arg-type]
+    worker.submit(area, 2, 3.5, on_result=show_text)  # type: ignore[call-arg, arg-type]
+    worker.submit(area, 2, 3.5, owner=3)  # type: ignore[call-arg, call-overload]
