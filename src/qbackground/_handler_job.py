@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._errors import TaskStateError
 from ._handler_delivery import HandlerDelivery
+from ._current import running
 from ._local import LocalLifeCycle
 from ._status import TaskStatus
 
@@ -68,7 +69,8 @@ class HandlerJob(HandlerDelivery[V]):
                 sys.setprofile(profiler)
             try:
                 # In-process executors refuse AsyncBackgroundTask in check_task().
-                value = cast("BackgroundTask[Any, V]", self._task).run(lifecycle)
+                with running(lifecycle):  # current_lifecycle() inside run()
+                    value = cast("BackgroundTask[Any, V]", self._task).run(lifecycle)
             finally:
                 if profiler is not None:
                     sys.setprofile(None)

@@ -6,10 +6,11 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import timedelta
 from threading import get_ident
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QWidget
@@ -23,6 +24,7 @@ from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
+from ._function_task import check_sendable, make_function_task
 from ._task import TaskBase, normalize_timeout
 from ._async import AsyncBackgroundTask
 from .backends import AsyncioExecutor, Executor, ProcessExecutor, ThreadExecutor
@@ -33,6 +35,7 @@ __all__ = ["BackgroundWorker"]
 _log = logging.getLogger("qbackground")
 
 V = TypeVar("V")
+Ts = TypeVarTuple("Ts")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -332,6 +335,109 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             self._task_kinds.clear()
         is_async = self._task_kinds[type(task)] = isinstance(task, AsyncBackgroundTask)
         return is_async
+
+    @overload
+    def submit(
+        self,
+        fn: Callable[[*Ts], Coroutine[Any, Any, V]],
+        *args: *Ts,
+        owner: QWidget | None = None,
+        timeout: float | timedelta | None = None,
+        executor: str | Executor | None = None,
+        on_result: Callable[[V], object] | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_progress: Callable[[list[Any]], object] | None = None,
+    ) -> BackgroundTaskHandler[V]: ...
+
+    @overload
+    def submit(
+        self,
+        fn: Callable[[*Ts], V],
+        *args: *Ts,
+        owner: QWidget | None = None,
+        timeout: float | timedelta | None = None,
+        executor: str | Executor | None = None,
+        on_result: Callable[[V], object] | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_progress: Callable[[list[Any]], object] | None = None,
+    ) -> BackgroundTaskHandler[V]: ...
+
+    # mypy wrongly reports that an implementation taking *args: Any does not accept
+    # the overloads' *args: *Ts (a known TypeVarTuple limitation); the calls are checked.
+    def submit(  # type: ignore[misc]
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        owner: QWidget | None = None,
+        timeout: float | timedelta | None = None,
+        executor: str | Executor | None = None,
+        on_result: Callable[[Any], object] | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        on_progress: Callable[[list[Any]], object] | None = None,
+    ) -> BackgroundTaskHandler[Any]:
+        """Run ``fn(*args)`` in the background now; its news comes back on the GUI thread.
+
+        The simple way in (Jmix's ``UiAsyncTasks``, ``concurrent.futures``' ``submit``):
+        no task class to write, and every guarantee a :class:`BackgroundTask` has —
+        exactly one ending, owner binding, timeouts, cancel, ``get_result()``,
+        ``await`` and ``future()`` on the returned handler — on every backend. An
+        ``async def`` ``fn`` runs on ``"asyncio"`` unless ``executor`` says otherwise;
+        for ``"process"`` and Dask, ``fn`` must be a module-level function (or a
+        ``functools.partial`` of one) and the arguments picklable. Keywords for ``fn``
+        travel in a ``functools.partial``: the keywords here are the options.
+
+        Inside ``fn``, :func:`~qbackground.current_lifecycle` gives the task's
+        lifecycle: ``publish()`` items for ``on_progress``, ``is_cancelled()``,
+        ``sleep()``.
+
+        Args:
+            owner: a widget whose window closing interrupts the task silently.
+            timeout: seconds from now; ``None`` or ``0`` for no limit.
+            executor: as for :meth:`handle`.
+            on_result: ``on_result(value)`` on the GUI thread when ``fn`` returned.
+            on_error: ``on_error(exc)`` on the GUI thread when ``fn`` raised, or with a
+                ``TaskTimeoutError`` when the timeout expired; without it an error goes
+                to :attr:`unhandled_exception` (a timeout to :attr:`task_timed_out`).
+            on_progress: ``on_progress(items)`` on the GUI thread, about once a frame,
+                with what ``fn`` published.
+
+        A cancel calls none of the three.
+
+        Raises:
+            TypeError: ``fn`` or a callback is not callable; ``fn`` or an argument
+                cannot be sent to a worker process or cluster; an unknown keyword.
+            IllegalConcurrentAccessError: called off the GUI thread.
+            TaskStateError: the worker was shut down.
+
+        Example::
+
+            from functools import partial
+
+            handler = worker.submit(
+                partial(load_table, path, encoding="utf-8"),
+                owner=window,
+                timeout=30,
+                on_result=table.set_rows,
+                on_error=lambda exc: status.showMessage(str(exc)),
+            )
+            cancel_button.clicked.connect(handler.cancel)
+        """
+        task = make_function_task(
+            fn,
+            args,
+            timeout=timeout,
+            owner=owner,
+            on_result=on_result,
+            on_error=on_error,
+            on_progress=on_progress,
+        )
+        if executor is not None:
+            where = self._executor_for(executor)
+            if where is not self._threads and where is not self._asyncio:
+                check_sendable(fn, args, f"the {where.name} executor")
+        handler = self.handle(task, executor=executor)
+        handler.execute()
+        return handler
 
     def get_ui_accessor(self, owner: QWidget | None = None) -> UIAccessor:
         """A :class:`UIAccessor` for code on other threads; bound to ``owner`` if given.

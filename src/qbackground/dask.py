@@ -46,6 +46,7 @@ import distributed as _distributed
 from distributed import Client
 
 from ._async import AsyncBackgroundTask
+from ._current import running
 from ._errors import ProcessCrashedError, QBackgroundError, TaskStateError
 from .backends import Executor, Job
 from .backends._child import ChildLifeCycle, RemoteTraceback
@@ -398,7 +399,8 @@ def _run_remote(
     watcher = threading.Thread(target=watch_cancel, name="qbackground-dask-cancel", daemon=True)
     watcher.start()
     try:
-        value = task.run(lifecycle)
+        with running(lifecycle):  # current_lifecycle() inside run()
+            value = task.run(lifecycle)
         if lifecycle._broken is not None:
             raise lifecycle._broken
         return value

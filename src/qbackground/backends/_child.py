@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .._buffered import BufferedLifeCycle
+from .._current import running
 from .._errors import QBackgroundError
 from .._lifecycle import HEARTBEAT
 
@@ -192,7 +193,8 @@ class _Child:
         else:
             self.current = lifecycle
             try:
-                value = task.run(lifecycle)
+                with running(lifecycle):  # current_lifecycle() inside run()
+                    value = task.run(lifecycle)
             except BaseException as exc:  # every failure goes back to the GUI process
                 outcome = _error(job_id, exc)
             else:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._async import AsyncBackgroundTask
+from .._current import running
 from .._errors import TaskStateError
 from .._lifecycle import TaskLifeCycle
 from ._base import Executor, Job
@@ -163,7 +164,8 @@ class AsyncioExecutor(Executor):
 
     async def _run(self, job: Job, lifecycle: TaskLifeCycle[Any]) -> None:
         try:
-            value = await job.task.run(lifecycle)
+            with running(lifecycle):  # this asyncio task's own context: current_lifecycle()
+                value = await job.task.run(lifecycle)
         except asyncio.CancelledError as exc:
             job.fail(exc)  # a no-op when cancel/timeout decided it; else a real failure
         except BaseException as exc:  # every failure must reach handle_exception
