@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-import os
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -30,14 +29,12 @@ from PySide6.QtWidgets import (
 from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
 
 from ..dask_tasks import (
-    ChecksumError,
     ClusterInfo,
     ClusterSlot,
     RowResult,
     SquaresTask,
     StartClusterTask,
     StopClusterTask,
-    squares_total,
 )
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
@@ -552,205 +549,18 @@ class DaskPage(Scenario):
     # -- smoke test ---------------------------------------------------------------------------
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
-        if not DASK_AVAILABLE:
-            ctx.check(
-                not self.start_button.isEnabled() and "not installed" in self.scheduler_label.text(),
-                "distributed is not installed: the page says so and Start cluster is disabled",
-            )
-            return
-        yield from self._smoke_start(ctx)
-        yield from self._smoke_run(ctx)
-        yield from self._smoke_cancel(ctx)
-        yield from self._smoke_fail(ctx)
-        yield from self._smoke_stop(ctx)
+        """Start the cluster, run, cancel and fail tasks on it, stop it.
 
-    def _smoke_start(self, ctx: SmokeContext) -> SmokeScript:
-        ctx.check(
-            self.state == "stopped" and self.start_button.isEnabled() and not self.run_button.isEnabled(),
-            "the page starts with no cluster (Start cluster enabled, Run disabled)",
-        )
-        clicked = monotonic()
-        self.start_button.click()
-        click_seconds = monotonic() - clicked
-        ctx.check(
-            self.state == "starting" and click_seconds < 0.25,
-            "Start cluster returned at once: the cluster is created on a worker thread",
-            f"state {self.state}, the click took {click_seconds:.3f} s",
-        )
-        texts: set[str] = set()
+        The steps and checks are in :mod:`demo_app.scenarios.checks.dask`.
+        """
+        from .checks import dask as checks
 
-        def started() -> bool:
-            texts.add(self.cluster_label.text())
-            return self.state != "starting"
+        return checks.smoke(self, ctx)
 
-        yield ctx.wait_until(started, "the cluster started", timeout=40)
-        info = self.info
-        ctx.check(
-            self.state == "running" and self.executor is not None and info is not None,
-            "done() handed the DaskExecutor to the page",
-            f"state {self.state}, error {self.cluster_error!r}",
-        )
-        assert info is not None
-        ctx.check(
-            len(texts) >= 3,
-            "the GUI stayed live while the cluster started (the elapsed-time label kept ticking)",
-            f"{len(texts)} distinct texts: {sorted(texts)}",
-        )
-        ctx.check(
-            info.scheduler.startswith("tcp://127.0.0.1:") and len(info.workers) == self.n_workers,
-            f"the scheduler listens on loopback with {self.n_workers} workers",
-            f"{info.scheduler}, workers {info.workers}",
-        )
-        ctx.check(
-            "disabled" in self.dashboard_label.text() and info.scheduler in self.scheduler_label.text(),
-            "the page shows the scheduler's address and that the dashboard is disabled",
-            f"{self.scheduler_label.text()!r}, {self.dashboard_label.text()!r}",
-        )
 
-    def _smoke_run(self, ctx: SmokeContext) -> SmokeScript:
-        self.run_button.click()
-        normal = [index for index, row in enumerate(self.rows) if row.fail_at is None]
-        ctx.check(
-            all(self.handlers[index].is_alive() for index in normal) and self.cancel_button.isEnabled(),
-            f"Run started {len(normal)} tasks on the cluster (Cancel enabled)",
-        )
-        yield ctx.wait_until(self.is_idle, "the tasks finished", timeout=30)
-        records = [self.records[index] for index in normal]
-        ctx.check(
-            all(record.terminal == ["done"] for record in records),
-            "done() ran exactly once per task",
-            f"{[record.terminal for record in records]}",
-        )
-        ctx.check(
-            all(record.items == list(range(1, record.steps + 1)) for record in records),
-            "progress() received every published step, in order",
-            f"{[(len(record.items), record.items[-1:]) for record in records]}",
-        )
-        ctx.check(
-            all(0 < record.progress_calls < len(record.items) for record in records),
-            "progress() calls were coalesced (batched on the Dask worker)",
-            f"{[(record.progress_calls, len(record.items)) for record in records]}",
-        )
-        ctx.check(
-            all(record.fraction == 1.0 for record in records)
-            and all(self.bars[index].value() == 100 for index in normal),
-            "every progress bar reached 100 % (set_progress() from the cluster)",
-            f"{[self.bars[index].value() for index in normal]}",
-        )
-        ctx.check(
-            all(
-                record.result is not None and record.result.total == squares_total(record.steps)
-                for record in records
-            ),
-            "every result is right (the sum of squares)",
-            f"{[record.result for record in records]}",
-        )
-        info = self.info
-        ran_on = {record.result.worker for record in records if record.result is not None}
-        pids = {record.result.pid for record in records if record.result is not None}
-        ctx.check(
-            info is not None and ran_on <= set(info.workers) and os.getpid() not in pids,
-            "the tasks ran on the cluster's worker processes, not in this process",
-            f"workers {sorted(ran_on)}, pids {sorted(pids)}, this process {os.getpid()}",
-        )
-        ctx.check(
-            all(self.handlers[index].status is TaskStatus.DONE for index in normal),
-            "the handler statuses are DONE",
-            f"{[self.handlers[index].status.name for index in normal]}",
-        )
 
-    def _smoke_cancel(self, ctx: SmokeContext) -> SmokeScript:
-        self.run_button.click()
-        last = max(index for index, row in enumerate(self.rows) if row.fail_at is None)
-        yield ctx.wait_until(lambda: self.bars[0].value() >= 20, "task 1 shows 20 %", timeout=20)
-        self.cancel_button.click()
-        normal = [index for index, row in enumerate(self.rows) if row.fail_at is None]
-        records = [self.records[index] for index in normal]
-        ctx.check(
-            all(record.terminal == ["canceled"] for record in records),
-            "Cancel ran canceled() exactly once per task, at once",
-            f"{[record.terminal for record in records]}",
-        )
-        ctx.check(
-            all(self.handlers[index].status is TaskStatus.CANCELLED for index in normal),
-            "the handler statuses are CANCELLED",
-            f"{[self.handlers[index].status.name for index in normal]}",
-        )
-        bars_at_cancel = [bar.value() for bar in self.bars]
-        ctx.check(
-            20 <= bars_at_cancel[0] < 100 and bars_at_cancel[last] < 100,
-            "the tasks stopped part way",
-            f"{bars_at_cancel}",
-        )
-        ctx.check(self.is_idle() and self.run_button.isEnabled(), "after Cancel the UI is idle again")
-        yield ctx.pause(0.6, "late callbacks had time to arrive (the remote cancel watcher polls)")
-        ctx.check(
-            all(record.late_callbacks == 0 and record.terminal == ["canceled"] for record in records),
-            "no callback arrived after canceled()",
-            f"{[(record.late_callbacks, record.terminal) for record in records]}",
-        )
-        ctx.check(
-            [bar.value() for bar in self.bars] == bars_at_cancel,
-            "the progress bars did not move after canceled()",
-            f"{bars_at_cancel} → {[bar.value() for bar in self.bars]}",
-        )
 
-    def _smoke_fail(self, ctx: SmokeContext) -> SmokeScript:
-        index = next(index for index, row in enumerate(self.rows) if row.fail_at is not None)
-        row = self.rows[index]
-        assert row.fail_at is not None
-        self.fail_button.click()
-        yield ctx.wait_until(self.is_idle, "the failing task ended", timeout=20)
-        record = self.records[index]
-        ctx.check(
-            record.terminal == ["handle_exception"],
-            "after the cancel, the same cluster runs the next task; handle_exception() ran once",
-            f"terminal {record.terminal}",
-        )
-        ctx.check(
-            isinstance(record.error, ChecksumError),
-            "the remote exception kept its type (demo_app.dask_tasks.ChecksumError)",
-            repr(record.error),
-        )
-        cause = record.error.__cause__ if record.error is not None else None
-        remote = str(cause) if cause is not None else ""
-        ctx.check(
-            "dask_tasks.py" in remote and "_fail" in remote and "ChecksumError" in remote,
-            "its __cause__ carries the remote traceback (frames from the Dask worker)",
-            remote[-300:],
-        )
-        ctx.check(
-            "ChecksumError" in self.error_label.text() and "_fail" in self.traceback_view.toPlainText()
-            and self.tabs.currentIndex() == 1,
-            "the page shows the exception type and the remote traceback",
-            self.error_label.text(),
-        )
-        ctx.check(
-            record.items == list(range(1, row.fail_at)),
-            "every step published before the error arrived first, in order",
-            f"{len(record.items)} items, last {record.items[-1:]}",
-        )
-        ctx.check(
-            self.handlers[index].status is TaskStatus.FAILED,
-            "the handler status is FAILED",
-            self.handlers[index].status.name,
-        )
 
-    def _smoke_stop(self, ctx: SmokeContext) -> SmokeScript:
-        self.stop_button.click()
-        ctx.check(self.state == "stopping" and not self.stop_button.isEnabled(), "Stop cluster started closing it")
-        yield ctx.wait_until(lambda: self.state != "stopping", "the cluster stopped", timeout=20)
-        ctx.check(
-            self.state == "stopped" and self.executor is None and self.start_button.isEnabled(),
-            "the cluster stopped (Start cluster enabled again, Run disabled)",
-            f"state {self.state}, error {self.cluster_error!r}",
-        )
-        yield ctx.wait_until(lambda: not _dask_children(), "the Dask worker processes exited", timeout=10)
-        ctx.check(not _dask_children(), "no Dask worker process is left")
-        ctx.check(
-            not any(handler.is_alive() for handler in self.handlers.values()),
-            "no task of the page is left running",
-        )
 
 
 def _frameless(box: QGroupBox) -> None:

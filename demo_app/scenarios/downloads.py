@@ -23,12 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qbackground import (
-    BackgroundTaskHandler,
-    QBackgroundError,
-    TaskStatus,
-    background_worker,
-)
+from qbackground import BackgroundTaskHandler, QBackgroundError, background_worker
 
 from ..async_tasks import DownloadPlan, DownloadTask
 from ..smoke import SmokeContext, SmokeScript
@@ -340,110 +335,15 @@ class DownloadsPage(Scenario):
         yield ctx.wait_until(self.is_idle, "the downloads were cancelled after the screenshot")
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
-        yield from self._smoke_finish(ctx)
-        yield from self._smoke_cancel(ctx)
+        """Run a batch of downloads to the end, then Cancel all part way.
 
-    def _smoke_finish(self, ctx: SmokeContext) -> SmokeScript:
-        count = self.smoke_count
-        ctx.check(self.is_idle(), "the page starts idle (Start enabled, Cancel all disabled)")
-        self.count_spin.setValue(count)
-        ctx.check(
-            bool(self.record.plans) or self.overall_bar.text() == f"0 of {count} downloads done",
-            "before the first batch, the overall bar counts the N downloads to come",
-            self.overall_bar.text(),
-        )
-        self.start_button.click()
-        ctx.check(
-            not self.start_button.isEnabled() and self.cancel_button.isEnabled() and len(self.handlers) == count,
-            f"Start launched {count} downloads; Start is disabled and Cancel all enabled",
-            f"{len(self.handlers)} handlers",
-        )
-        yield ctx.wait_until(self.is_idle, "every download ended", timeout=15)
-        record = self.record
-        ctx.check(
-            record.terminal == [["done"]] * count,
-            "done() ran exactly once for every download",
-            self.outcome_label.text(),
-        )
-        ctx.check(
-            record.received == [plan.size for plan in record.plans],
-            "every download received all its bytes",
-            f"{sum(record.received)} of {sum(plan.size for plan in record.plans)} bytes",
-        )
-        ctx.check(
-            0 < record.progress_calls and record.late_callbacks == 0,
-            "progress() reported bytes so far, never after done()",
-            f"{record.progress_calls} calls, {record.late_callbacks} late",
-        )
-        ctx.check(
-            self.overall_bar.value() == self.overall_bar.maximum() == count,
-            f"the overall progress bar shows {count} of {count} done",
-            f"{self.overall_bar.value()} of {self.overall_bar.maximum()}",
-        )
-        seconds = record.seconds or 0.0
-        ctx.check(
-            record.longest <= seconds,
-            "the batch took at least as long as its longest download",
-            f"{seconds:.2f} s, longest {record.longest:.2f} s",
-        )
-        ctx.check(
-            seconds < record.total / 2,
-            "the downloads overlapped (far less time than their sleeps added up)",
-            f"{seconds:.2f} s, added up {record.total:.1f} s",
-        )
-        ctx.check(
-            f"{seconds:.2f} s" in self.elapsed_label.text(),
-            "the elapsed time is shown",
-            repr(self.elapsed_label.text()),
-        )
-        ctx.check(
-            all(handler.status is TaskStatus.DONE for handler in self.handlers),
-            "the handler statuses are DONE",
-            f"{sorted({handler.status.name for handler in self.handlers})}",
-        )
-        ctx.check(
-            not background_worker().active_handlers(),
-            "no handler is left running after the batch",
-            f"{len(background_worker().active_handlers())} active handlers",
-        )
+        The steps and checks are in :mod:`demo_app.scenarios.checks.downloads`.
+        """
+        from .checks import downloads as checks
 
-    def _smoke_cancel(self, ctx: SmokeContext) -> SmokeScript:
-        count = self.smoke_count
-        self.start_button.click()
-        yield ctx.wait_until(lambda: self.record.progress_calls > 0, "the first bytes arrived", timeout=10)
-        record = self.record
-        done_before = record.count("done")
-        self.cancel_button.click()
-        ctx.check(
-            done_before == 0 and record.terminal == [["canceled"]] * count,
-            "Cancel all part way ran canceled() exactly once for every download (at once)",
-            f"{done_before} done before the click; {self.outcome_label.text()}",
-        )
-        ctx.check(
-            0 < sum(record.received) < sum(plan.size for plan in record.plans),
-            "the downloads were part way when cancelled",
-            f"{sum(record.received)} bytes received",
-        )
-        ctx.check(self.is_idle(), "after Cancel all the UI is idle again")
-        ctx.check(
-            self.overall_bar.value() == 0, "the overall progress bar shows 0 done", f"{self.overall_bar.value()}"
-        )
-        ctx.check(
-            all(handler.status is TaskStatus.CANCELLED for handler in self.handlers),
-            "the handler statuses are CANCELLED",
-            f"{sorted({handler.status.name for handler in self.handlers})}",
-        )
-        ctx.check(
-            not background_worker().active_handlers(),
-            "nothing is left running (no active handlers)",
-            f"{len(background_worker().active_handlers())} active handlers",
-        )
-        yield ctx.pause(0.5, "late callbacks had time to arrive")
-        ctx.check(
-            record.late_callbacks == 0 and record.terminal == [["canceled"]] * count,
-            "no callback arrived after canceled()",
-            f"{record.late_callbacks} late callbacks; {self.outcome_label.text()}",
-        )
+        return checks.smoke(self, ctx)
+
+
 
 
 def _kb(size: int) -> str:

@@ -30,7 +30,7 @@ from qbackground import (
     background_worker,
 )
 
-from ..cpu_tasks import PartResult, PrimeCountTask, WarmUpTask, count_primes_sieve
+from ..cpu_tasks import PartResult, PrimeCountTask, WarmUpTask
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
 from .widgets import log_box, selectable, sized_buttons, status_label, steady
@@ -448,143 +448,16 @@ class ProcessesPage(Scenario):
         yield ctx.pause(0.3, "the status bar caught up")
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
-        yield from self._smoke_compare(ctx)
-        yield from self._smoke_cancel(ctx)
-        yield from self._smoke_after_cancel(ctx)
+        """Compare threads with processes, cancel a process run, then run again.
 
-    def _smoke_compare(self, ctx: SmokeContext) -> SmokeScript:
-        ctx.check(self.is_idle(), "the page starts idle (Run enabled, Cancel disabled)")
-        self.limit_spin.setValue(self.smoke_limit)
-        self.compare_button.click()
-        ctx.check(
-            not self.compare_button.isEnabled() and self.cancel_button.isEnabled(),
-            "while running, the Run buttons are disabled and Cancel enabled",
-        )
-        yield ctx.wait_until(self.is_idle, "both runs finished", timeout=20)
-        expected = count_primes_sieve(self.smoke_limit)
-        for backend, label in _BACKEND_LABELS.items():
-            run = self.results.get(backend)
-            ctx.check(
-                run is not None and run.limit == self.smoke_limit,
-                f"{label}: the run finished",
-                f"results {self.results}",
-            )
-            assert run is not None
-            ctx.check(
-                run.terminal == [["done"]] * self.parts,
-                f"{label}: done() ran exactly once per task",
-                f"terminal callbacks: {run.terminal}",
-            )
-            ctx.check(
-                run.fractions == [1.0] * self.parts,
-                f"{label}: every task's progress reached 100 %",
-                f"fractions {run.fractions}",
-            )
-            ctx.check(
-                run.count == expected,
-                f"{label}: the count matches a sieve of Eratosthenes",
-                f"{run.count} primes, the sieve found {expected}",
-            )
-        threads, processes = self.results["thread"], self.results["process"]
-        ctx.check(
-            all(bar.value() == 100 for bar in self.bars),
-            "every progress bar shows 100 %",
-            f"{[bar.value() for bar in self.bars]}",
-        )
-        ctx.check(
-            threads.pids == [os.getpid()] * self.parts,
-            "the thread run's tasks ran in this process",
-            f"pids {threads.pids}, this process {os.getpid()}",
-        )
-        ctx.check(
-            os.getpid() not in processes.pids and len(set(processes.pids)) == self.parts,
-            "the process run's tasks ran in two other processes at once",
-            f"pids {processes.pids}, this process {os.getpid()}",
-        )
-        ctx.check(
-            set(processes.pids) <= self.pool_pids,
-            "the process run used the warmed-up worker processes",
-            f"pids {processes.pids}, warmed up {sorted(self.pool_pids)}",
-        )
-        ctx.check(
-            all("so far" not in label.text() and "primes in" in label.text() for label in self.part_labels),
-            "once done, each task's line shows its final count (no more 'so far')",
-            f"{[label.text() for label in self.part_labels]}",
-        )
-        ctx.check(
-            "primes" in self.thread_result_label.text() and "primes" in self.process_result_label.text(),
-            "both timings are shown",
-            f"{self.thread_result_label.text()!r}, {self.process_result_label.text()!r}",
-        )
-        ctx.check("×" in self.speedup_label.text(), "the speed-up is shown", repr(self.speedup_label.text()))
-        ctx.check(
-            all(handler.status is TaskStatus.DONE for handler in self.handlers),
-            "the handler statuses are DONE",
-            f"{[handler.status.name for handler in self.handlers]}",
-        )
+        The steps and checks are in :mod:`demo_app.scenarios.checks.processes`.
+        """
+        from .checks import processes as checks
 
-    def _smoke_cancel(self, ctx: SmokeContext) -> SmokeScript:
-        self.limit_spin.setValue(self.default_limit)
-        self.processes_button.click()
-        yield ctx.wait_until(
-            lambda: all(bar.value() >= self.cancel_at for bar in self.bars),
-            f"every progress bar shows {self.cancel_at} %",
-            timeout=15,
-        )
-        self.cancel_button.click()
-        run = self._run()
-        ctx.check(
-            run.backend == "process" and run.terminal == [["canceled"]] * self.parts,
-            "clicking Cancel during a process run ran canceled() once per task (at once)",
-            f"backend {run.backend}, terminal callbacks: {run.terminal}",
-        )
-        ctx.check(self.is_idle(), "after Cancel the UI is idle again")
-        bars_at_cancel = [bar.value() for bar in self.bars]
-        ctx.check(
-            all(self.cancel_at <= value < 100 for value in bars_at_cancel),
-            "the progress bars stopped part way",
-            f"{bars_at_cancel}",
-        )
-        ctx.check(
-            all(handler.status is TaskStatus.CANCELLED for handler in self.handlers),
-            "the handler statuses are CANCELLED",
-            f"{[handler.status.name for handler in self.handlers]}",
-        )
-        ctx.check(
-            "Status: cancelled" == self.status_label.text(), "the status says cancelled", self.status_label.text()
-        )
-        yield ctx.pause(0.3, "late callbacks had time to arrive")
-        ctx.check(
-            run.late_callbacks == 0 and run.terminal == [["canceled"]] * self.parts,
-            "no callback arrived after canceled()",
-            f"{run.late_callbacks} late callbacks, terminal {run.terminal}",
-        )
-        ctx.check(
-            [bar.value() for bar in self.bars] == bars_at_cancel,
-            "the progress bars did not move after canceled()",
-            f"{bars_at_cancel} → {[bar.value() for bar in self.bars]}",
-        )
-        ctx.check(
-            not background_worker().active_handlers(),
-            "the worker has no active handlers left",
-            f"{background_worker().active_handlers()}",
-        )
+        return checks.smoke(self, ctx)
 
-    def _smoke_after_cancel(self, ctx: SmokeContext) -> SmokeScript:
-        self.limit_spin.setValue(self.smoke_limit)
-        self.processes_button.click()
-        yield ctx.wait_until(self.is_idle, "the next process run finished", timeout=15)
-        run = self._run()
-        ctx.check(
-            run.terminal == [["done"]] * self.parts and run.count == count_primes_sieve(self.smoke_limit),
-            "after a cancel, the next process run counts correctly",
-            f"terminal {run.terminal}, count {run.count}",
-        )
-        ctx.check(
-            set(run.pids) <= self.pool_pids,
-            "the cancelled tasks stopped by themselves (same worker processes, none killed)",
-            f"pids {run.pids}, warmed up {sorted(self.pool_pids)}",
-        )
+
+
 
 
 def _where(pid: int) -> str:

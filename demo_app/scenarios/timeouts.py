@@ -33,7 +33,6 @@ from qbackground import (
     QBackgroundError,
     TaskLifeCycle,
     TaskStatus,
-    TaskTimeoutError,
     background_worker,
 )
 
@@ -389,98 +388,13 @@ class TimeoutsPage(Scenario):
         yield ctx.pause(0.3, "the status bar caught up")
 
     def smoke(self, ctx: SmokeContext) -> SmokeScript:
-        """Run all three with a short timeout and check each ending."""
-        yield ctx.wait_until(self.is_idle, "the page is idle")
-        self.timeout_spin.setValue(self.smoke_timeout)
-        for key, seconds in self.smoke_work.items():
-            self.rows[key].work_spin.setValue(seconds)
-        self.run_all_button.click()
-        ctx.check(
-            len(self.runs) == len(CASES) and not self.run_all_button.isEnabled(),
-            "Run all three started the three tasks (and disabled itself)",
-            f"runs {list(self.runs)}",
-        )
-        yield ctx.wait_until(self.is_idle, "every task ended and its run() returned", timeout=10)
-        yield ctx.pause(0.2, "late callbacks had time to arrive")
-        limit = f"{self.lateness_limit * 1000:.0f} ms"
-        lateness: list[str] = []
-        for case in (HANDLED, UNHANDLED):
-            run = self.runs[case.key]
-            handler = run.handler
-            ctx.check(
-                run.terminal == ["timeout"],
-                f"{case.key}: handle_timeout_exception() ran once, and done() never did",
-                f"endings {run.terminal}",
-            )
-            ctx.check(
-                handler is not None and handler.status is TaskStatus.TIMED_OUT and not handler.is_alive(),
-                f"{case.key}: the handler status is TIMED_OUT",
-                f"status {handler.status.name if handler else None}",
-            )
-            late = run.lateness
-            ctx.check(
-                late is not None and -0.002 <= late < self.lateness_limit,
-                f"{case.key}: the timeout arrived less than {limit} after the deadline "
-                f"({_ms(late)} after it)",
-                f"lateness {late}",
-            )
-            lateness.append(_ms(late))
-            stopped = run.stopped_after
-            ctx.check(
-                stopped is not None and stopped - run.timeout < self.lateness_limit + 0.05,
-                f"{case.key}: run() stopped promptly (its sleep() was woken)",
-                f"stopped {stopped} s after execute(), timeout {run.timeout}",
-            )
-            ctx.check(
-                0 < run.fraction < 1 and run.late_callbacks == 0,
-                f"{case.key}: the progress stopped part way, with nothing after the timeout",
-                f"fraction {run.fraction:.2f}, {run.late_callbacks} late callbacks",
-            )
-            if handler is not None:
-                try:
-                    handler.get_result(timeout=1)
-                    raised = "nothing"
-                except TaskTimeoutError:
-                    raised = "TaskTimeoutError"
-                except BaseException as exc:  # noqa: BLE001 - reported in the check
-                    raised = type(exc).__name__
-                ctx.check(raised == "TaskTimeoutError", f"{case.key}: get_result() raises TaskTimeoutError", raised)
-        ctx.check(
-            self.runs[HANDLED.key].timed_out_signals == 0,
-            "handled: the worker did not emit task_timed_out (handle_timeout_exception() returned True)",
-        )
-        ctx.check(
-            self.runs[UNHANDLED.key].timed_out_signals == 1,
-            "unhandled: the worker emitted task_timed_out once",
-            f"{self.runs[UNHANDLED.key].timed_out_signals} times",
-        )
-        in_time = self.runs[IN_TIME.key]
-        ended = in_time.ended_after
-        ctx.check(
-            in_time.terminal == ["done"] and ended is not None and ended < in_time.timeout,
-            "in time: done() ran once, before the deadline",
-            f"endings {in_time.terminal}, after {ended} s",
-        )
-        ctx.check(
-            in_time.handler is not None and in_time.handler.status is TaskStatus.DONE and in_time.fraction == 1.0,
-            "in time: the handler status is DONE and its progress reached 100 %",
-            f"status {in_time.handler.status.name if in_time.handler else None}, fraction {in_time.fraction}",
-        )
-        yield ctx.pause(max(0.0, in_time.timeout - (ended or 0.0)) + 0.05, "the in-time task's deadline passed")
-        ctx.check(
-            in_time.terminal == ["done"] and in_time.late_callbacks == 0,
-            "in time: its deadline passing later changed nothing",
-            f"endings {in_time.terminal}",
-        )
-        texts = [self.rows[case.key].outcome.text() for case in CASES]
-        ctx.check(
-            texts[0].startswith("timed out · handled")
-            and texts[1].startswith("timed out · not handled")
-            and texts[2].startswith("done after"),
-            f"the outcome column shows each ending (timeouts {' and '.join(lateness)} late)",
-            f"{texts}",
-        )
-        ctx.check(self.run_all_button.isEnabled(), "the page is idle again (Run all three enabled)")
+        """Run all three with a short timeout and check each ending.
+
+        The steps and checks are in :mod:`demo_app.scenarios.checks.timeouts`.
+        """
+        from .checks import timeouts as checks
+
+        return checks.smoke(self, ctx)
 
 
 def _ms(seconds: float | None) -> str:
