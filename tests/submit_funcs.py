@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from qbackground import TaskStateError, current_lifecycle
+from qbackground import AsyncBackgroundTask, BackgroundTask, TaskLifeCycle, TaskStateError, current_lifecycle
 
 
 def add(a: int, b: int) -> int:
@@ -79,3 +79,22 @@ def outside() -> str:
     except TaskStateError as exc:
         return str(exc)
     return "no error"
+
+
+class SameLifecycle(BackgroundTask[None, bool]):
+    """A class-based task: current_lifecycle() is the lifecycle run() was given."""
+
+    def run(self, lifecycle: TaskLifeCycle[None]) -> bool:
+        return current_lifecycle() is lifecycle
+
+
+class AsyncSameLifecycle(AsyncBackgroundTask[None, bool]):
+    async def run(self, lifecycle: TaskLifeCycle[None]) -> bool:
+        return current_lifecycle() is lifecycle
+
+
+def local_function_maker() -> object:
+    def local(x: int) -> int:
+        return x
+
+    return local

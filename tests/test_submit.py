@@ -166,6 +166,13 @@ def test_where_it_runs(backend: Backend) -> None:
     assert (pid != os.getpid()) is (backend.name in ("process", "dask"))
 
 
+def test_current_lifecycle_in_a_class_based_task(backend: Backend) -> None:
+    task = funcs.AsyncSameLifecycle() if backend.name == "asyncio" else funcs.SameLifecycle()
+    handler = backend.worker.handle(task, executor=backend.executor)
+    handler.execute()
+    assert handler.get_result(timeout=20) is True
+
+
 # -- on the default executor ---------------------------------------------------------
 
 
@@ -196,6 +203,8 @@ def test_bad_input_is_refused_at_the_call(qapp: QApplication) -> None:
             worker.submit(funcs.add, 1, b=2)  # type: ignore[call-overload]
         with pytest.raises(TypeError, match=r"fn \(.*<lambda>\) cannot be sent to the process executor"):
             worker.submit(lambda: 1, executor="process")
+        with pytest.raises(TypeError, match=r"fn \(.*local\) cannot be sent to the process executor"):
+            worker.submit(funcs.local_function_maker(), 1, executor="process")  # type: ignore[call-overload]
         with pytest.raises(TypeError, match=r"args\[1\] \(generator\) cannot be sent"):
             worker.submit(funcs.add, 1, (i for i in range(3)), executor="process")  # type: ignore[arg-type]
         assert worker.active_handlers() == []  # nothing was started
