@@ -67,6 +67,7 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
         self._beat = False  # publish() with no changes since the last report
 
     def publish(self, *changes: Any) -> None:
+        # BufferedLifeCycle.publish() plus the heartbeat; keep the two in step.
         if self._stopped:
             self._raise_stopped("publish()")
         if changes:
