@@ -20,7 +20,8 @@ Samples end by themselves
 Module files
     A block titled with a file name, ```python title="primes.py"```, is a module, not a
     script: it is written next to every script of the same page (so the scripts, and the
-    worker processes and Dask workers they start, can import it) and not run by itself.
+    worker processes and Dask workers they start, can import it) and not run by itself;
+    ``test_module_files_import`` imports each one in a fresh interpreter.
     A block titled ``test_*.py`` is a test module: it is run with ``python -m pytest``.
 
 Opting out
