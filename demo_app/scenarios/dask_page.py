@@ -38,7 +38,7 @@ from ..dask_tasks import (
 )
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, sized_buttons, status_label, steady
+from .widgets import log_box, selectable, show_outcome, sized_buttons, status_label, steady
 
 if TYPE_CHECKING:
     from qbackground.dask import DaskExecutor
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["DaskPage", "DaskRow", "RowRecord"]
 
 _IDLE_TEXT = "—"
-_COLOURS = {"done": "#1b7f3b", "canceled": "#a15c00", "failed": "#b3261e"}
 
 DASK_AVAILABLE = importlib.util.find_spec("distributed") is not None
 """Whether ``distributed`` (the ``dask`` extra) is installed; the page says so if not."""
@@ -121,7 +120,6 @@ class DaskPage(Scenario):
         self._slot = ClusterSlot()
         self._cluster_handler: BackgroundTaskHandler[Any] | None = None
         self._state_since = monotonic()
-        self._started_at = monotonic()
         self._ticker = QTimer(self)
         self._ticker.setInterval(100)
         self._ticker.timeout.connect(self._show_cluster_state)
@@ -248,7 +246,7 @@ class DaskPage(Scenario):
         if self.state != "stopped":
             return
         self.cluster_error = None
-        self._new_log_section()
+        self.log.start_section()
         self._set_state("starting")
         task = StartClusterTask(self, self._slot, n_workers=self.n_workers, owner=self)
         handler = background_worker().handle(task)
@@ -258,7 +256,7 @@ class DaskPage(Scenario):
         except QBackgroundError as exc:
             self.on_cluster_failed(exc)
             return
-        self._log("StartClusterTask.execute(): DaskExecutor() is being created on a worker thread")
+        self.log.stamp("StartClusterTask.execute(): DaskExecutor() is being created on a worker thread")
 
     def stop_cluster(self) -> None:
         """Cancel the running tasks, then close the executor on a worker thread."""
@@ -276,7 +274,7 @@ class DaskPage(Scenario):
             executor.close()
             self.on_cluster_failed(exc)
             return
-        self._log("StopClusterTask.execute(): closing the cluster on a worker thread")
+        self.log.stamp("StopClusterTask.execute(): closing the cluster on a worker thread")
 
     def run_tasks(self) -> None:
         """Start every row but the failing one (the Run button)."""
@@ -291,9 +289,9 @@ class DaskPage(Scenario):
         alive = {index: handler for index, handler in self.handlers.items() if handler.is_alive()}
         if not alive:
             return
-        self._log(f"Cancel clicked: cancel() on {len(alive)} tasks")
+        self.log.stamp(f"Cancel clicked: cancel() on {len(alive)} tasks")
         results = {index + 1: handler.cancel() for index, handler in alive.items()}
-        self._log(f"cancel() returned {results} (task: accepted)")
+        self.log.stamp(f"cancel() returned {results} (task: accepted)")
         self._refresh()
 
     def close_cluster_now(self) -> None:
@@ -317,7 +315,7 @@ class DaskPage(Scenario):
             return
         if any(index in self._busy_rows() for index in indexes):
             return
-        self._new_log_section()
+        self.log.start_section()
         for index in indexes:
             row = self.rows[index]
             self.records[index] = RowRecord(row.steps)
@@ -330,18 +328,18 @@ class DaskPage(Scenario):
             try:
                 handler.execute()
             except QBackgroundError as exc:
-                self._log(f"task {index + 1}: execute() raised {type(exc).__name__}: {exc}")
+                self.log.stamp(f"task {index + 1}: execute() raised {type(exc).__name__}: {exc}")
                 self._set_row_text(index, f"could not start: {exc}", "failed")
                 continue
             self.handlers[index] = handler
         started = ", ".join(str(index + 1) for index in indexes if index in self.handlers)
-        self._log(f"submitted task {started} to {executor.client.scheduler.address}")
+        self.log.stamp(f"submitted task {started} to {executor.client.scheduler.address}")
         self._refresh()
 
     # -- ClusterView: the cluster tasks' callbacks, on the GUI thread --------------------------
 
     def on_cluster_message(self, message: str) -> None:
-        self._log(f"StartClusterTask: {message}")
+        self.log.stamp(f"StartClusterTask: {message}")
 
     def on_cluster_started(self, info: ClusterInfo) -> None:
         executor = self._slot.take()
@@ -349,19 +347,19 @@ class DaskPage(Scenario):
             return
         self.executor = executor
         self.info = info
-        self._log(f"done(): cluster ready after {info.seconds:.2f} s — scheduler {info.scheduler}")
+        self.log.stamp(f"done(): cluster ready after {info.seconds:.2f} s — scheduler {info.scheduler}")
         for address in info.workers:
-            self._log(f"  worker {address}")
+            self.log.stamp(f"  worker {address}")
         self._set_state("running")
 
     def on_cluster_stopped(self, seconds: float) -> None:
         self.info = None
-        self._log(f"done(): cluster closed in {seconds:.2f} s")
+        self.log.stamp(f"done(): cluster closed in {seconds:.2f} s")
         self._set_state("stopped")
 
     def on_cluster_failed(self, exc: BaseException) -> bool:
         self.cluster_error = exc
-        self._log(f"handle_exception({type(exc).__name__}: {exc})")
+        self.log.stamp(f"handle_exception({type(exc).__name__}: {exc})")
         leftover = self._slot.take()
         if leftover is not None:
             leftover.close()
@@ -390,7 +388,7 @@ class DaskPage(Scenario):
     def on_row_done(self, row: int, result: RowResult) -> None:
         record = self._record(row, terminal="done")
         record.result = result
-        self._log(
+        self.log.stamp(
             f"task {row + 1}: done(Σ = {result.total:,}) — {len(record.items)} steps in "
             f"{record.progress_calls} progress() calls; ran {result.seconds:.2f} s on {result.worker}"
         )
@@ -400,7 +398,7 @@ class DaskPage(Scenario):
     def on_row_canceled(self, row: int) -> None:
         record = self._record(row, terminal="canceled")
         step = record.items[-1] if record.items else 0
-        self._log(f"task {row + 1}: canceled() at step {step}")
+        self.log.stamp(f"task {row + 1}: canceled() at step {step}")
         self._set_row_text(row, f"cancelled at step {step}", "canceled")
         self._refresh()
 
@@ -408,7 +406,7 @@ class DaskPage(Scenario):
         record = self._record(row, terminal="handle_exception")
         record.error = exc
         cause = exc.__cause__
-        self._log(f"task {row + 1}: handle_exception({type(exc).__module__}.{type(exc).__name__}) → True")
+        self.log.stamp(f"task {row + 1}: handle_exception({type(exc).__module__}.{type(exc).__name__}) → True")
         self._set_row_text(row, f"failed: {type(exc).__name__}", "failed")
         self.error_label.setText(f"<b>{type(exc).__module__}.{type(exc).__name__}</b>: {exc}")
         self.error_label.setToolTip(
@@ -511,19 +509,7 @@ class DaskPage(Scenario):
             )
 
     def _set_row_text(self, row: int, text: str, kind: str | None) -> None:
-        label = self.row_labels[row]
-        label.setText(text)
-        colour = _COLOURS.get(kind or "")
-        label.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "")
-
-    def _new_log_section(self) -> None:
-        self._started_at = monotonic()
-        if self.log.toPlainText():
-            self.log.appendPlainText("")
-
-    def _log(self, text: str) -> None:
-        if shiboken6.isValid(self.log):
-            self.log.appendPlainText(f"{monotonic() - self._started_at:6.2f} s  {text}")
+        show_outcome(self.row_labels[row], text, kind)
 
     # -- screenshot ---------------------------------------------------------------------------
 

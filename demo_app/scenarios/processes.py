@@ -124,7 +124,6 @@ class ProcessesPage(Scenario):
         self._warm_pids: list[int] = []
         self._queue: list[str] = []
         self._start_error = False
-        self._started_at = monotonic()
         self._build()
         self._refresh_controls()
 
@@ -225,9 +224,9 @@ class ProcessesPage(Scenario):
         self._queue.clear()
         alive = [handler for handler in self._all_handlers() if handler.is_alive()]
         if alive:
-            self._log(f"Cancel clicked: calling cancel() on {len(alive)} handlers")
+            self.log.stamp(f"Cancel clicked: calling cancel() on {len(alive)} handlers")
             accepted = [handler.cancel() for handler in alive]
-            self._log(f"cancel() returned {accepted}")
+            self.log.stamp(f"cancel() returned {accepted}")
         self._refresh_controls()
 
     def is_idle(self) -> bool:
@@ -254,14 +253,13 @@ class ProcessesPage(Scenario):
         self._start_run(backend)
 
     def _start_warm_up(self) -> None:
-        self._started_at = monotonic()
-        self._new_log_section()
+        self.log.start_section()
         self._warm_pids = []
         tasks = [WarmUpTask(self, owner=self) for _ in range(self.parts)]
         handlers = self._execute_all(tasks, "process")
         self._warm_ups = handlers
         if handlers:
-            self._log(f"starting the worker processes: one WarmUpTask each ({len(handlers)})")
+            self.log.stamp(f"starting the worker processes: one WarmUpTask each ({len(handlers)})")
         self._refresh_controls()
 
     def _start_run(self, backend: str) -> None:
@@ -273,15 +271,14 @@ class ProcessesPage(Scenario):
         if self._warm_ups:
             self._warm_ups = []  # the warm-up began this log section; its clock runs on
         else:
-            self._started_at = run.started_at
-            self._new_log_section()
+            self.log.start_section(at=run.started_at)
         tasks = [
             PrimeCountTask(self, limit=limit, part=part, parts=self.parts, owner=self)
             for part in range(self.parts)
         ]
         self.handlers = self._execute_all(tasks, backend)
         if self.handlers:
-            self._log(f"{_BACKEND_LABELS[backend]}: counting the primes below {limit:,} in {self.parts} tasks")
+            self.log.stamp(f"{_BACKEND_LABELS[backend]}: counting the primes below {limit:,} in {self.parts} tasks")
         self._refresh_controls()
 
     def _execute_all(
@@ -295,7 +292,7 @@ class ProcessesPage(Scenario):
                 handler.execute()
                 handlers.append(handler)
         except QBackgroundError as exc:
-            self._log(f"execute() raised {type(exc).__name__}: {exc}")
+            self.log.stamp(f"execute() raised {type(exc).__name__}: {exc}")
             self._queue.clear()
             self._start_error = True
             for handler in handlers:
@@ -311,14 +308,14 @@ class ProcessesPage(Scenario):
             return
         self.pool_pids = set(self._warm_pids)
         pids = ", ".join(str(pid) for pid in sorted(self.pool_pids))
-        self._log(f"worker processes ready after {self._elapsed():.2f} s (pids {pids}); not timed")
+        self.log.stamp(f"worker processes ready after {self.log.elapsed():.2f} s (pids {pids}); not timed")
         self._start_next()
 
     def on_warm_up_ended(self, exc: BaseException | None) -> bool:
         if exc is None:
-            self._log("a WarmUpTask was cancelled")
+            self.log.stamp("a WarmUpTask was cancelled")
         else:
-            self._log(f"a WarmUpTask failed: {type(exc).__name__}: {exc}")
+            self.log.stamp(f"a WarmUpTask failed: {type(exc).__name__}: {exc}")
             self.cancel()
         self._refresh_controls()
         return True
@@ -342,7 +339,7 @@ class ProcessesPage(Scenario):
         run.terminal[part].append("done")
         run.results[part] = result
         self.part_labels[part].setText(f"{result.primes:,} primes in {result.seconds:.2f} s")  # no more "so far"
-        self._log(
+        self.log.stamp(
             f"task {part + 1}: done({result.primes:,} primes); run() took {result.seconds:.2f} s "
             f"in {_where(result.pid)}"
         )
@@ -350,7 +347,7 @@ class ProcessesPage(Scenario):
             return
         run.seconds = monotonic() - run.started_at
         self.results[run.backend] = run
-        self._log(
+        self.log.stamp(
             f"{_BACKEND_LABELS[run.backend]}: {run.count:,} primes below {run.limit:,} in {run.seconds:.2f} s"
         )
         self._update_results()
@@ -360,7 +357,7 @@ class ProcessesPage(Scenario):
         run = self._run()
         run.terminal[part].append("canceled")
         self.part_labels[part].setText(f"cancelled at {self.bars[part].value()} %")
-        self._log(f"task {part + 1}: canceled() at {self.bars[part].value()} %")
+        self.log.stamp(f"task {part + 1}: canceled() at {self.bars[part].value()} %")
         self._refresh_controls()
 
     def on_part_failed(self, part: int, exc: BaseException) -> bool:
@@ -368,7 +365,7 @@ class ProcessesPage(Scenario):
         run.terminal[part].append("handle_exception")
         run.error = exc
         self.part_labels[part].setText(f"failed: {type(exc).__name__}")
-        self._log(f"task {part + 1}: handle_exception({type(exc).__name__}: {exc}) → True; cancelling the rest")
+        self.log.stamp(f"task {part + 1}: handle_exception({type(exc).__name__}: {exc}) → True; cancelling the rest")
         self.cancel()
         return True
 
@@ -427,16 +424,6 @@ class ProcessesPage(Scenario):
         else:
             ratio = threads.seconds / processes.seconds
             self.speedup_label.setText(f"{ratio:.2f}× (thread time ÷ process time)")
-
-    def _new_log_section(self) -> None:
-        if self.log.toPlainText():
-            self.log.appendPlainText("")
-
-    def _elapsed(self) -> float:
-        return monotonic() - self._started_at
-
-    def _log(self, text: str) -> None:
-        self.log.appendPlainText(f"{self._elapsed():6.2f} s  {text}")
 
     # -- smoke test ------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import monotonic
 from typing import Any
 
 import shiboken6
@@ -33,12 +32,11 @@ from qbackground import (
 
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, sized_buttons
+from .widgets import log_box, selectable, show_outcome, sized_buttons
 
 __all__ = ["AccessorTask", "ProgressTask", "StrictPage", "StrictRecord", "WrongTask"]
 
 _IDLE_TEXT = "—"
-_COLOURS = {"done": "#1b7f3b", "caught": "#b3261e"}
 
 Report = Callable[[str, str, Any], None]
 """``report(approach, callback, value)``: what the page receives from the tasks."""
@@ -172,7 +170,6 @@ class StrictPage(Scenario):
         self.unhandled: list[BaseException] = []
         """Exceptions that reached the page worker's ``unhandled_exception`` (none expected)."""
         self.worker.unhandled_exception.connect(lambda _task, exc: self.unhandled.append(exc))
-        self._started_at = monotonic()
         self._build()
         accessor = self.worker.get_ui_accessor(self)
         self.tasks: dict[str, BackgroundTask[Any, Any]] = {
@@ -243,20 +240,19 @@ class StrictPage(Scenario):
         handler = self.handlers.get(approach)
         if handler is not None and not self.records[approach].terminal:
             return
-        self._started_at = monotonic()
+        self.log.start_section()
         self.records[approach] = StrictRecord(label_before=self.target.text())
-        self.outcomes[approach].setText("running…")
-        self.outcomes[approach].setStyleSheet("")
+        show_outcome(self.outcomes[approach], "running…")
         handler = self.worker.handle(self.tasks[approach])
         try:
             handler.execute()
         except QBackgroundError as exc:
-            self._log(f"{approach}: execute() raised {type(exc).__name__}: {exc}")
+            self.log.stamp(f"{approach}: execute() raised {type(exc).__name__}: {exc}")
             self.outcomes[approach].setText(f"could not start: {exc}")
             return
         self.handlers[approach] = handler
         self.buttons[approach].setEnabled(False)
-        self._log(f"{approach}: {type(self.tasks[approach]).__name__} started on the strict worker")
+        self.log.stamp(f"{approach}: {type(self.tasks[approach]).__name__} started on the strict worker")
 
     def is_idle(self) -> bool:
         return all(
@@ -280,12 +276,11 @@ class StrictPage(Scenario):
         if callback == "handle_exception":
             record.error = value
             name = type(value).__name__
-            self._log(f"{approach}: handle_exception({name}: {value})")
+            self.log.stamp(f"{approach}: handle_exception({name}: {value})")
             caught = isinstance(value, IllegalConcurrentAccessError)
             first = str(value).split(";")[0]
-            outcome.setText(f"<b>{name}</b>: {first}" if caught else f"failed: {name}: {first}")
+            show_outcome(outcome, f"<b>{name}</b>: {first}" if caught else f"failed: {name}: {first}", "failed", bold=False)
             outcome.setToolTip(str(value))
-            outcome.setStyleSheet(f"color: {_COLOURS['caught']};")
             return
         record.result = value
         if approach == "accessor":
@@ -294,14 +289,8 @@ class StrictPage(Scenario):
             text = f"done(): progress() got {len(record.items)} texts and set the label on the GUI thread"
         else:
             text = "done(): the widget call was not caught (is strict mode off?)"
-        self._log(f"{approach}: {text}")
-        outcome.setText(text)
-        outcome.setStyleSheet(f"color: {_COLOURS['done']};" if approach != "wrong" else "")
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _log(self, text: str) -> None:
-        self.log.appendPlainText(f"{monotonic() - self._started_at:6.2f} s  {text}")
+        self.log.stamp(f"{approach}: {text}")
+        show_outcome(outcome, text, "done" if approach != "wrong" else None, bold=False)
 
     # -- screenshot ---------------------------------------------------------------------------
 

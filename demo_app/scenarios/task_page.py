@@ -8,7 +8,6 @@ callback counters and a log of the callbacks that arrived. Subclasses choose the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from time import monotonic
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,12 +26,11 @@ from qbackground import BackgroundTaskHandler, QBackgroundError, background_work
 from ..smoke import SmokeContext, SmokeScript
 from ..tasks import ViewTask
 from .base import Scenario
-from .widgets import log_box, selectable, sized_buttons, status_label
+from .widgets import log_box, selectable, show_outcome, sized_buttons, status_label
 
 __all__ = ["RunRecord", "TaskPage"]
 
 _IDLE_TEXT = "—"
-_COLOURS = {"done": "#1b7f3b", "canceled": "#a15c00", "failed": "#b3261e"}
 
 
 @dataclass
@@ -67,7 +65,6 @@ class TaskPage(Scenario):
         self.handler: BackgroundTaskHandler[str] | None = None
         self.record = RunRecord()
         self.runs = 0
-        self._started_at = 0.0
         self._build()
         self._show_idle_controls()
 
@@ -130,18 +127,16 @@ class TaskPage(Scenario):
         self.message_label.setText(_IDLE_TEXT)
         self._set_result("", None)
         self._update_counts()
-        if self.log.blockCount() > 1 or self.log.toPlainText():
-            self.log.appendPlainText("")
-        self._started_at = monotonic()
+        self.log.start_section()
         handler = background_worker().handle(self.task)
         try:
             handler.execute()
         except QBackgroundError as exc:
-            self._log(f"execute() raised {type(exc).__name__}: {exc}")
+            self.log.stamp(f"execute() raised {type(exc).__name__}: {exc}")
             self._set_result(f"Could not start: {exc}", "failed")
             return
         self.handler = handler
-        self._log(f"run {self.runs}: execute() → {handler.status.name}")
+        self.log.stamp(f"run {self.runs}: execute() → {handler.status.name}")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._update_status()
@@ -151,9 +146,9 @@ class TaskPage(Scenario):
         handler = self.handler
         if handler is None or not handler.is_alive():
             return
-        self._log("Cancel clicked: calling cancel()")
+        self.log.stamp("Cancel clicked: calling cancel()")
         accepted = handler.cancel()
-        self._log(f"cancel() returned {accepted}")
+        self.log.stamp(f"cancel() returned {accepted}")
 
     def is_idle(self) -> bool:
         handler = self.handler
@@ -186,7 +181,7 @@ class TaskPage(Scenario):
         record.progress_calls += 1
         record.items.extend(changes)
         if record.progress_calls == 1:
-            self._log(f"progress({changes}) — later calls are counted below, not logged")
+            self.log.stamp(f"progress({changes}) — later calls are counted below, not logged")
         self._update_counts()
         self._update_status()
 
@@ -196,7 +191,7 @@ class TaskPage(Scenario):
             record.late_callbacks += 1
         record.message_calls += 1
         if record.message_calls == 1:
-            self._log(f"message_changed({message!r})")
+            self.log.stamp(f"message_changed({message!r})")
         self.message_label.setText(message)
         self._update_counts()
 
@@ -211,28 +206,28 @@ class TaskPage(Scenario):
     def on_done(self, result: str) -> None:
         self.record.terminal.append("done")
         self.record.result = result
-        self._log(f"done({result!r}) after {self._elapsed():.2f} s; {self._summary()}")
-        self._set_result(f"{result} ({self._elapsed():.1f} s)", "done")
+        self.log.stamp(f"done({result!r}) after {self.log.elapsed():.2f} s; {self._summary()}")
+        self._set_result(f"{result} ({self.log.elapsed():.1f} s)", "done")
         self._finish_run()
 
     def on_canceled(self) -> None:
         self.record.terminal.append("canceled")
         step = self.record.items[-1] if self.record.items else 0
-        self._log(f"canceled() at step {step}; {self._summary()}")
+        self.log.stamp(f"canceled() at step {step}; {self._summary()}")
         self._set_result(f"Cancelled at step {step}", "canceled")
         self._finish_run()
 
     def on_exception(self, exc: BaseException) -> bool:
         self.record.terminal.append("handle_exception")
         self.record.error = exc
-        self._log(f"handle_exception({type(exc).__name__}) → True (handled)")
+        self.log.stamp(f"handle_exception({type(exc).__name__}) → True (handled)")
         self._set_result(f"Failed: {type(exc).__name__}: {exc}", "failed")
         self._finish_run()
         return True
 
     def on_timeout(self) -> bool:
         self.record.terminal.append("handle_timeout_exception")
-        self._log("handle_timeout_exception() → True (handled)")
+        self.log.stamp("handle_timeout_exception() → True (handled)")
         self._set_result("Timed out", "failed")
         self._finish_run()
         return True
@@ -266,12 +261,4 @@ class TaskPage(Scenario):
         return f"{record.progress_calls} progress() calls brought {len(record.items)} items"
 
     def _set_result(self, text: str, kind: str | None) -> None:
-        self.result_label.setText(text or _IDLE_TEXT)
-        colour = _COLOURS.get(kind or "")
-        self.result_label.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "")
-
-    def _elapsed(self) -> float:
-        return monotonic() - self._started_at
-
-    def _log(self, text: str) -> None:
-        self.log.appendPlainText(f"{self._elapsed():6.2f} s  {text}")
+        show_outcome(self.result_label, text or _IDLE_TEXT, kind)

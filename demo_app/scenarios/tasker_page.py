@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import monotonic
 from typing import Any
 
 import shiboken6
@@ -31,11 +30,10 @@ from qbackground.widgets import TaskStatusWidget
 from ..smoke import SmokeContext, SmokeScript
 from ..tasker_funcs import count_words, crunch_primes, fetch_pages
 from .base import Scenario
-from .widgets import log_box, sized_buttons, status_label, steady, text_width
+from .widgets import OUTCOME_COLOURS, log_box, sized_buttons, status_label, steady, text_width
 
 __all__ = ["TaskRecord", "TaskerPage"]
 
-_COLOURS = {"completed": "#1b7f3b", "canceled": "#a15c00", "failed": "#b3261e"}
 _KINDS = {"thread": "run_thread", "process": "run_process", "asyncio": "add_coroutine"}
 
 
@@ -87,7 +85,6 @@ class TaskerPage(Scenario):
         """Every task the page started, by ``Task.id``."""
         self.updates: list[tuple[int, float]] = []
         """``tasks_updated``: (number of unfinished tasks, overall progress), in order."""
-        self._started_at = monotonic()
         self._build()
         task_mgr.tasks_updated.connect(self._on_tasks_updated)
 
@@ -216,7 +213,7 @@ class TaskerPage(Scenario):
         """``task_mgr.cancel_task(key)``; shows what it returned."""
         accepted = task_mgr.cancel_task(key)
         self.cancel_label.setText(f"cancel_task({key!r}) → {accepted}")
-        self._log(f"cancel_task({key!r}) returned {accepted}")
+        self.log.stamp(f"cancel_task({key!r}) returned {accepted}")
         return accepted
 
     def is_idle(self) -> bool:
@@ -233,7 +230,7 @@ class TaskerPage(Scenario):
 
     def _started(self, task: Task[Any]) -> Task[Any]:
         if all(record.done_calls for record in self.records.values() if record.task is not task):
-            self._new_log_section()  # the first task of a batch: its clock starts at 0
+            self.log.start_section()  # the first task of a batch: its clock starts at 0
         replaced = [
             record
             for record in self.records.values()
@@ -244,9 +241,9 @@ class TaskerPage(Scenario):
         self.records[task.id] = TaskRecord(task, row)
         for record in replaced:
             record.replaced_by = task.id
-            self._log(f"{task.key}: started again → task #{record.task.id} is cancelled, #{task.id} replaces it")
+            self.log.stamp(f"{task.key}: started again → task #{record.task.id} is cancelled, #{task.id} replaces it")
             self._show(record)
-        self._log(f"{_KINDS[task.kind]}({task.name}, key={task.key!r}) → task #{task.id}")
+        self.log.stamp(f"{_KINDS[task.kind]}({task.name}, key={task.key!r}) → task #{task.id}")
         return task
 
     def _when_event(self, task: Task[Any], name: str, data: Any) -> None:
@@ -255,7 +252,7 @@ class TaskerPage(Scenario):
             return
         record.events.append((name, data))
         if len(record.events) == 1 or len(record.events) % 5 == 0:
-            self._log(f"when_event #{task.id} {task.key}: {name} {data!r} (event {len(record.events)})")
+            self.log.stamp(f"when_event #{task.id} {task.key}: {name} {data!r} (event {len(record.events)})")
 
     def _when_done(self, task: Task[Any]) -> None:
         record = self.records.get(task.id)
@@ -273,7 +270,7 @@ class TaskerPage(Scenario):
             outcome = f"{type(task.exception()).__name__}: {task.exception()}"
         else:
             outcome = f"at {task.get_progress():.0%}"
-        self._log(f"when_done #{task.id} {task.key}: {status}, {outcome}, after {len(record.events)} events")
+        self.log.stamp(f"when_done #{task.id} {task.key}: {status}, {outcome}, after {len(record.events)} events")
         self._show(record)
 
     def _on_tasks_updated(self, sender: object, tasks: list[Task[Any]], progress: float) -> None:
@@ -322,25 +319,13 @@ class TaskerPage(Scenario):
         if status_item is None or message_item is None or not isinstance(bar, QProgressBar):
             return
         status_item.setText(status)
-        colour = _COLOURS.get(status)
+        colour = OUTCOME_COLOURS.get(status)
         status_item.setForeground(QBrush() if colour is None else QBrush(QColor(colour)))
         bar.setValue(round(task.get_progress() * 100))
         message = task.get_message() or ""
         if record.replaced_by is not None:
             message = f"replaced by #{record.replaced_by} (same key)"
         message_item.setText(message)
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _new_log_section(self) -> None:
-        """Start the log's clock again (as the other pages do for each run), after a blank line."""
-        self._started_at = monotonic()
-        if shiboken6.isValid(self.log) and self.log.toPlainText():
-            self.log.appendPlainText("")
-
-    def _log(self, text: str) -> None:
-        if shiboken6.isValid(self.log):
-            self.log.appendPlainText(f"{monotonic() - self._started_at:6.2f} s  {text}")
 
     # -- screenshot ---------------------------------------------------------------------------
 

@@ -38,12 +38,11 @@ from qbackground import (
 
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, sized_buttons, status_label, steady
+from .widgets import log_box, show_outcome, sized_buttons, status_label, steady
 
 __all__ = ["Case", "SlowTask", "TimeoutRun", "TimeoutsPage"]
 
 _IDLE_TEXT = "—"
-_COLOURS = {"done": "#1b7f3b", "handled": "#a15c00", "unhandled": "#b3261e"}
 
 
 @dataclass(frozen=True)
@@ -275,8 +274,7 @@ class TimeoutsPage(Scenario):
         run = TimeoutRun(case, timeout=self.timeout_spin.value(), work=row.work_spin.value())
         self.runs[case.key] = run
         row.bar.setValue(0)
-        row.outcome.setText("running…")
-        row.outcome.setStyleSheet("")
+        show_outcome(row.outcome, "running…")
         task = SlowTask(self, run, timeout=run.timeout, owner=self)
         try:
             handler = background_worker().handle(task)
@@ -328,19 +326,19 @@ class TimeoutsPage(Scenario):
             self._log(run, f"{text}, {late * 1000:.1f} ms late")
             if run.case.handles_timeout:
                 row.outcome.setText(f"timed out · handled · +{late * 1000:.1f} ms")
-                colour = _COLOURS["handled"]
+                kind = "handled"
             else:
                 row.outcome.setText(f"timed out · not handled · +{late * 1000:.1f} ms")
-                colour = _COLOURS["unhandled"]
+                kind = "unhandled"
         elif how == "done":
             self._log(run, f"{text}: {run.timeout - elapsed:.2f} s before the deadline")
             row.outcome.setText(f"done after {elapsed:.2f} s")
-            colour = _COLOURS["done"]
+            kind = "done"
         else:
             self._log(run, text)
             row.outcome.setText(how)
-            colour = _COLOURS["unhandled"]
-        row.outcome.setStyleSheet(f"color: {colour}; font-weight: bold;")
+            kind = "unhandled"
+        show_outcome(row.outcome, row.outcome.text(), kind)
         self._refresh_controls()
 
     def _on_task_timed_out(self, task: Any) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from time import monotonic
+
+import shiboken6
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
@@ -16,7 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["LogView", "log_box", "selectable", "sized_buttons", "status_label", "steady", "text_width"]
+__all__ = [
+    "OUTCOME_COLOURS",
+    "LogView",
+    "log_box",
+    "selectable",
+    "show_outcome",
+    "sized_buttons",
+    "status_label",
+    "steady",
+    "text_width",
+]
 
 
 class LogView(QPlainTextEdit):
@@ -28,10 +41,15 @@ class LogView(QPlainTextEdit):
     on every append, show and resize, until the user scrolls up to read; scrolling back
     to the bottom makes it follow again.
 
+    It also keeps the clock of the pages' logs: :meth:`start_section` begins a run's
+    section (a blank line, the clock at 0) and :meth:`stamp` writes a line with the
+    seconds since then, so every page times its lines the same way.
+
     Example::
 
         log = LogView()
-        log.appendPlainText("0.00 s  started")   # and the view shows this line
+        log.start_section()
+        log.stamp("execute() → QUEUED")   # "  0.00 s  execute() → QUEUED", in view
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -40,7 +58,28 @@ class LogView(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.following = True
         """Scroll to the last line on every append (False while the user reads further up)."""
+        self.section_started = monotonic()
+        """``monotonic()`` when the current section began: :meth:`stamp` counts from it."""
         self.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
+
+    def start_section(self, at: float | None = None) -> None:
+        """Begin a section (a run, a batch): a blank line if the log has text, and the
+        clock restarts at ``at`` (a ``monotonic()`` time; default: now)."""
+        self.section_started = monotonic() if at is None else at
+        if shiboken6.isValid(self) and self.document().characterCount() > 1:
+            self.appendPlainText("")
+
+    def elapsed(self) -> float:
+        """Seconds since the current section began."""
+        return monotonic() - self.section_started
+
+    def stamp(self, text: str) -> None:
+        """Append ``text`` after the seconds since the section began: ``  1.25 s  text``.
+
+        Does nothing once the widget is deleted (a callback arriving while the demo quits).
+        """
+        if shiboken6.isValid(self):
+            self.appendPlainText(f"{self.elapsed():6.2f} s  {text}")
 
     def appendPlainText(self, text: str) -> None:
         """Append a line, then show it if the log follows its end."""
@@ -148,3 +187,28 @@ def steady(label: QLabel, *samples: str, bold: bool = False) -> QLabel:
         width = max(width, max((metrics.horizontalAdvance(sample) for sample in samples), default=0) + 6)
     label.setFixedSize(width, label.sizeHint().height())
     return label
+
+
+OUTCOME_COLOURS = {
+    "done": "#1b7f3b",
+    "completed": "#1b7f3b",
+    "canceled": "#a15c00",
+    "handled": "#a15c00",
+    "failed": "#b3261e",
+    "unhandled": "#b3261e",
+}
+"""Colours of how a task ended, by name: green done, amber cancelled or handled, red failed."""
+
+
+def show_outcome(label: QLabel, text: str, kind: str | None = None, *, bold: bool = True) -> None:
+    """Show ``text`` in ``label``, coloured by ``kind`` (a key of :data:`OUTCOME_COLOURS`;
+    ``None`` or an unknown kind: plain text).
+
+    Example::
+
+        show_outcome(result_label, "Cancelled at step 25", "canceled")
+    """
+    label.setText(text)
+    colour = OUTCOME_COLOURS.get(kind or "")
+    weight = " font-weight: bold;" if bold else ""
+    label.setStyleSheet(f"color: {colour};{weight}" if colour else "")
