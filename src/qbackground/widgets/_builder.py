@@ -8,7 +8,7 @@ from qbackground import BackgroundWorker
 from qbackground.backends import Executor
 
 from ._progress_window import BackgroundWorkProgressWindow, _check_total
-from ._session import AnyTask
+from ._session import TaskOrHandler
 from ._window import BackgroundWorkWindow
 
 __all__ = ["BackgroundTaskDialog"]
@@ -38,11 +38,12 @@ class BackgroundTaskDialog:
     the task is not bound to a window.
 
     Args:
-        task: the task to execute, with or without an owner.
+        task: the task to execute, with or without an owner; or the handler of one
+            (``worker.submit()`` returns one, already running), which the window follows.
         worker: the worker to execute it (default ``background_worker()``).
     """
 
-    def __init__(self, task: AnyTask, *, worker: BackgroundWorker | None = None) -> None:
+    def __init__(self, task: TaskOrHandler, *, worker: BackgroundWorker | None = None) -> None:
         self._task = task
         self._worker = worker
         self._executor: str | Executor | None = None

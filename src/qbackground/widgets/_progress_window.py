@@ -12,7 +12,7 @@ from qbackground import BackgroundWorker
 from qbackground.backends import Executor
 
 from . import _texts
-from ._session import AnyTask
+from ._session import TaskOrHandler
 from ._show import ShowMethod
 from ._window import BackgroundWorkWindow, require_owner
 
@@ -50,7 +50,7 @@ def _check_total(total: object) -> float | None:
 
 def _open_progress_window(
     cls: type[BackgroundWorkProgressWindow],
-    task: AnyTask,
+    task: TaskOrHandler,
     title: str | None = None,
     message: str | None = None,
     total: SupportsFloat | None = None,
@@ -80,7 +80,8 @@ def _open_progress_window(
         )
 
     Args:
-        task: a task with an owner whose progress items are numbers.
+        task: a task with an owner whose progress items are numbers, or its handler
+            (what ``worker.submit(fn, ..., owner=w)`` returns).
         title: the window title (default "Performing operation").
         message: the text above the bar (default "Please wait for operation to
             complete"); ``set_message()`` replaces it.
@@ -140,7 +141,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
 
     def __init__(
         self,
-        task: AnyTask,
+        task: TaskOrHandler,
         *,
         title: str | None = None,
         message: str | None = None,

@@ -14,7 +14,7 @@ import logging
 import os
 import traceback
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from qbackground import (
     AsyncBackgroundTask,
@@ -23,15 +23,31 @@ from qbackground import (
     BackgroundWorker,
     ProgressListener,
     TaskStatus,
+    background_worker,
 )
 from qbackground.backends import Executor
 
-__all__ = ["AnyTask", "SessionView", "TaskEnding", "TaskSession"]
+__all__ = ["AnyTask", "SessionView", "TaskEnding", "TaskSession", "TaskOrHandler", "task_of"]
 
 _log = logging.getLogger("qbackground")
 
 AnyTask = BackgroundTask[Any, Any] | AsyncBackgroundTask[Any, Any]
 """A task of either kind."""
+
+TaskOrHandler = AnyTask | BackgroundTaskHandler[Any]
+"""What a window runs: a task, or the handler of one (``worker.submit()`` returns one)."""
+
+
+def task_of(target: TaskOrHandler) -> AnyTask:
+    """The task itself, or the task a handler executes.
+
+    Example::
+
+        assert task_of(worker.submit(len, "abc")) is handler.task
+    """
+    if isinstance(target, BackgroundTaskHandler):
+        return cast(AnyTask, target.task)
+    return target
 
 
 class TaskEnding:
@@ -115,7 +131,10 @@ class TaskSession:
     """Executes ``task`` on ``worker`` and reports to ``view``; single shot.
 
     ``worker.handle()`` runs in the constructor, so its errors (``TypeError``, a shut-down
-    worker) surface there; :meth:`execute` starts the task.
+    worker) surface there; :meth:`execute` starts the task. Given a handler instead of a
+    task (say from ``worker.submit()``), the session follows that handler: it executes it
+    if it was not yet, and reports from then on (``worker`` and ``executor`` must then be
+    None: the handler has its own).
 
     Example::
 
@@ -126,15 +145,25 @@ class TaskSession:
 
     def __init__(
         self,
-        task: AnyTask,
-        worker: BackgroundWorker,
+        task: TaskOrHandler,
+        worker: BackgroundWorker | None,
         view: SessionView,
         executor: str | Executor | None = None,
     ) -> None:
-        self._task = task
-        self._worker = worker
         self._view = view
-        self._handler: BackgroundTaskHandler[Any] = worker.handle(task, executor=executor)
+        if isinstance(task, BackgroundTaskHandler):
+            if worker is not None or executor is not None:
+                raise TypeError(
+                    "a window given a handler runs it where it was made: pass worker= and "
+                    "executor= to worker.handle() or worker.submit(), not to the window"
+                )
+            self._handler: BackgroundTaskHandler[Any] = task
+            self._task = task_of(task)
+        else:
+            self._task = task
+            self._handler = (worker if worker is not None else background_worker()).handle(
+                task, executor=executor
+            )
         self._listener = _Listener(self)
         self._errors: list[BaseException] = []
         self._tracebacks: list[str] = []
@@ -179,11 +208,12 @@ class TaskSession:
         # that sees every ending once.
         future = self._handler.future()
         self._future = future
-        try:
-            self._handler.execute()
-        except BaseException:
-            self._unhook()
-            raise
+        if self._handler.status is TaskStatus.CREATED:  # else a handler already started
+            try:
+                self._handler.execute()
+            except BaseException:
+                self._unhook()
+                raise
         future.add_done_callback(self._on_resolved)
 
     def cancel(self) -> bool:

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qbackground import BackgroundTaskHandler, BackgroundWorker, TaskStateError, TaskStatus, background_worker
+from qbackground import BackgroundTaskHandler, BackgroundWorker, TaskStateError, TaskStatus
 from qbackground._gui_release import GuiThreadFinalized, install as install_gui_release
 from qbackground.backends import Executor
 
 from . import _notices, _texts
 from ._eta import RemainingTimeEstimator
-from ._session import AnyTask, TaskEnding, TaskSession
+from ._session import AnyTask, TaskEnding, TaskOrHandler, TaskSession, task_of
 from ._show import ShowMethod
 
 __all__ = ["BackgroundWorkWindow"]
@@ -37,8 +37,9 @@ _TICK_MS = 500
 """How often the elapsed/remaining line is refreshed."""
 
 
-def require_owner(task: AnyTask) -> None:
+def require_owner(target: TaskOrHandler) -> None:
     """CUBA's static ``show()`` refuses a task without an owner: ``ValueError``."""
+    task = task_of(target)
     if task.owner is None:
         raise ValueError(
             f"{type(task).__name__} has no owner: BackgroundWorkWindow.show() is modal over "
@@ -49,7 +50,7 @@ def require_owner(task: AnyTask) -> None:
 
 def _open_work_window(
     cls: type[BackgroundWorkWindow],
-    task: AnyTask,
+    task: TaskOrHandler,
     title: str | None = None,
     message: str | None = None,
     cancel_allowed: bool = False,
@@ -72,8 +73,15 @@ def _open_work_window(
             ExportTask(owner=main_window), title="Export", cancel_allowed=True
         )
 
+    ``task`` may also be the handler of one — what ``worker.submit(fn, ..., owner=w)``
+    returns, already running: the window then follows that handler from now on::
+
+        handler = worker.submit(export_rows, rows, owner=main_window)
+        BackgroundWorkWindow.show(handler, title="Export", cancel_allowed=True)
+
     Args:
-        task: a task with an owner; the window is modal over the owner's window.
+        task: a task with an owner (or its handler); the window is modal over the
+            owner's window.
         title: the window title (default "Performing operation").
         message: the text above the bar (default "Please wait for operation to complete").
         cancel_allowed: show Cancel and let Escape and the title-bar button cancel.
@@ -84,6 +92,7 @@ def _open_work_window(
         ValueError: the task has no owner (CUBA's rule for this static ``show()``; the
             :class:`BackgroundTaskDialog` builder takes ownerless tasks), or its owner
             was deleted.
+        TypeError: ``worker`` or ``executor`` given with a handler (it has its own).
         TypeError, TaskQueueFullError, TaskStateError: from ``worker.handle()`` and
             ``execute()``; the window is then not shown.
     """
@@ -132,12 +141,15 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
     def __init__(
         self,
-        task: AnyTask,
+        task: TaskOrHandler,
         *,
         title: str | None = None,
         message: str | None = None,
         cancel_allowed: bool = False,
     ) -> None:
+        # A handler (from worker.submit()) is followed instead of a new one made.
+        self._target = task
+        task = task_of(task)
         owner = task.owner
         if owner is not None and not shiboken6.isValid(owner):
             raise ValueError(f"the owner of {type(task).__name__} was already deleted")
@@ -246,12 +258,14 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
     def start(self, *, worker: BackgroundWorker | None = None, executor: str | Executor | None = None) -> None:
         """Execute the task and show the window (application-modal, non-blocking); once.
 
-        :meth:`show` calls it; use it when you created the window yourself.
+        :meth:`show` calls it; use it when you created the window yourself. A window
+        made for a handler follows it (and executes it only if it was not yet).
 
         Raises:
             TaskStateError: the window was already started.
             TypeError, TaskQueueFullError: from ``worker.handle()``/``execute()``; the
-                window is then not shown and deletes itself.
+                window is then not shown and deletes itself. Also ``TypeError`` for
+                ``worker``/``executor`` given to a window made for a handler.
 
         Example::
 
@@ -262,7 +276,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         if self._session is not None:
             raise TaskStateError("this window already ran its task; open a new one")
         try:
-            session = TaskSession(self._task, worker if worker is not None else background_worker(), self, executor)
+            session = TaskSession(self._target, worker, self, executor)
             self._session = session
             session.execute()
         except BaseException:
