@@ -7,10 +7,12 @@ Drives the page's widgets like a user would and checks what happened; the page's
 from __future__ import annotations
 
 import shiboken6
+
 from qbackground import TaskInterruptedError, TaskStatus
 
+from ...owner_windows import WINDOW, ReportDialog
 from ...smoke import SmokeContext, SmokeScript
-from ..owner import OwnerPage, ReportDialog, WINDOW
+from ..owner import OwnerPage
 
 __all__ = ["smoke"]
 

@@ -12,7 +12,7 @@ from qbackground import TaskStatus, background_worker
 
 from ...cpu_tasks import count_primes_sieve
 from ...smoke import SmokeContext, SmokeScript
-from ..processes import ProcessesPage, _BACKEND_LABELS
+from ..processes import _BACKEND_LABELS, ProcessesPage
 
 __all__ = ["smoke"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from qbackground import TaskStatus, TaskTimeoutError
 
 from ...smoke import SmokeContext, SmokeScript
-from ..timeouts import CASES, HANDLED, IN_TIME, TimeoutsPage, UNHANDLED, _ms
+from ..timeouts import CASES, HANDLED, IN_TIME, UNHANDLED, TimeoutsPage, _ms
 
 __all__ = ["smoke"]
 
