@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import threading
 from collections.abc import Callable, Coroutine, Iterator
+from time import monotonic
 from typing import Any, Literal, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
@@ -71,19 +73,16 @@ class TaskManager(GuiThreadFinalized, QObject):
         # are over refers to none of them (a task refers to its manager until then).
         self._unfinished: dict[int, Task[Any]] = {}
         self._batch_done = 0
+        # tasks_updated: at most one emission per frame. A change (start, message,
+        # progress) emits a frame later; an ending as soon as a frame has passed since
+        # the last emission. Tasks whose work stopped wait in _finishing: their
+        # when_done calls run right after the emission that shows them finished.
         self._emit_due = False
+        self._last_emit = -_FRAME
+        self._finishing: list[Task[Any]] = []
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
-        self._emit_timer.setInterval(16)
         self._emit_timer.timeout.connect(self._emit_tasks_updated)
-        # Tasks whose work stopped, waiting for their when_done: run on the next pass
-        # of the event loop, all together, after one tasks_updated that shows them
-        # finished (so a burst of endings costs one emission, not one each).
-        self._finishing: list[Task[Any]] = []
-        self._finish_timer = QTimer(self)
-        self._finish_timer.setSingleShot(True)
-        self._finish_timer.setInterval(0)
-        self._finish_timer.timeout.connect(self._run_when_done)
         self._start_requested.connect(self._start, Qt.ConnectionType.QueuedConnection)
 
     # -- starting ------------------------------------------------------------------------
@@ -343,23 +342,11 @@ class TaskManager(GuiThreadFinalized, QObject):
             self._note_change()
             return
         # when_done must see tasks_updated already published without this task: it
-        # runs from _run_when_done, after one emission for every task ending meanwhile.
+        # runs after the next emission, which comes as soon as the frame allows.
         self._finishing.append(task)
-        if not self._finish_timer.isActive():
-            _FINISHING.add(self)  # nothing else holds a manager whose tasks are over
-            self._finish_timer.start()
-
-    def _run_when_done(self) -> None:
-        """GUI thread: publish the final state, then run the waiting when_done calls."""
-        _FINISHING.discard(self)
-        finishing, self._finishing = self._finishing, []
-        self._emit_timer.stop()
-        self._emit_tasks_updated()
-        for task in finishing:
-            when_done = task._when_done
-            task._detach()
-            if when_done is not None:
-                self._call_user(when_done, task)
+        _FINISHING.add(self)  # nothing else holds a manager whose tasks are over
+        wait = self._last_emit + _FRAME - monotonic()
+        self._schedule_emit(max(0, math.ceil(wait * 1000)))
 
     def _call_user(self, fn: Callable[..., object], *args: Any) -> None:
         try:
@@ -375,17 +362,38 @@ class TaskManager(GuiThreadFinalized, QObject):
     def _note_change(self) -> None:
         if not self._emit_due:
             self._emit_due = True
-            self._emit_timer.start()
+            self._schedule_emit(_FRAME_MS)
+
+    def _schedule_emit(self, delay_ms: int) -> None:
+        timer = self._emit_timer
+        if not timer.isActive() or timer.remainingTime() > delay_ms:
+            timer.start(delay_ms)
 
     def _emit_tasks_updated(self) -> None:
+        """GUI thread: publish the state, then run the when_done calls it made due."""
         self._emit_due = False
+        self._emit_timer.stop()
+        self._last_emit = monotonic()
+        finishing = self._finishing
+        if finishing:
+            self._finishing = []
+            _FINISHING.discard(self)
         self.tasks_updated.emit(self, self.tasks, self.get_overall_progress())
+        for task in finishing:
+            when_done = task._when_done
+            task._detach()
+            if when_done is not None:
+                self._call_user(when_done, task)
 
+
+_FRAME = 0.016
+_FRAME_MS = 16
+"""The shortest time between two ``tasks_updated`` emissions of a manager."""
 
 _FINISHING: set[TaskManager] = set()
-"""Managers with when_done calls waiting for the next pass of the event loop: their
-tasks are over, so no handler holds them any more, and a pending call must not be
-lost to a collection (or a dropped last reference) in between."""
+"""Managers with when_done calls waiting for their next emission: their tasks are
+over, so no handler holds them any more, and a pending call must not be lost to a
+collection (or a dropped last reference) in between."""
 
 
 def _check_callables(func: object, when_done: object, when_event: object) -> None:
