@@ -124,3 +124,8 @@ class UnpicklesNowhere:
 async def async_fail(context: ExecutionContext, message: str) -> None:
     await asyncio.sleep(0)
     raise ValueError(message)
+
+
+def nap(context: ExecutionContext, seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds

@@ -319,6 +319,24 @@ def test_a_burst_of_endings_is_published_once_not_once_per_task(manager: TaskMan
     assert len(updates) < count // 3, len(updates)  # one emission per task would be >= 300
 
 
+def test_tasks_updated_never_comes_twice_within_a_frame(manager: TaskManager, qtbot: QtBot) -> None:
+    """Endings spread over time (not one burst) are throttled like progress: the emission
+    that runs their when_done waits for the frame."""
+    stamps: list[float] = []
+    done: list[Task[Any]] = []
+    manager.tasks_updated.connect(lambda sender, tasks, progress: stamps.append(time.monotonic()))
+    try:
+        for _ in range(120):
+            manager.run_thread(f.nap, 0.002, when_done=done.append)
+        qtbot.waitUntil(lambda: len(done) == 120, timeout=20_000)
+    finally:
+        manager.tasks_updated.disconnect()
+    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:])]
+    assert len(stamps) >= 3, stamps
+    # 16 ms apart; Qt's coarse timers may fire up to 5 % early.
+    assert min(gaps) >= 0.014, sorted(gaps)[:5]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="needs the core: BackgroundWorker must let the tasker publish a pending "
