@@ -311,9 +311,9 @@ def test_a_sample_that_never_ends_fails_clearly(tmp_path: Path) -> None:
     [block] = extract_blocks(page)
     script = tmp_path / "sample.py"
     script.write_text(block.code, encoding="utf-8")
-    outcome = run_script([sys.executable, script.name], tmp_path, timeout=3.0)
+    outcome = run_script([sys.executable, script.name], tmp_path, timeout=2.0)
     assert outcome.timed_out
-    with pytest.raises(AssertionError, match=r"did not end by itself within 3 s.*must quit the application"):
+    with pytest.raises(AssertionError, match=r"did not end by itself within 2 s.*must quit the application"):
         check_outcome(block, outcome)
     # ... and a sample that does quit is fine.
     script.write_text(
