@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import textwrap
 import threading
+from typing import Any
+
 import pytest
 from PySide6.QtWidgets import QApplication
 
 from qbackground import BackgroundTask, TaskLifeCycle, TaskStateError, TaskStatus
+from qbackground.tasker import TaskManager
 from qbackground.testing import CheckedWorker, WaitTaskTimeout, wait_task
 
 HEADER = '''
@@ -335,3 +338,180 @@ def test_finish_is_idempotent_and_reports_once(qapp: QApplication) -> None:
     assert worker.finish() is first
     assert all("_Quick" in problem for problem in first)
     assert worker.is_shut_down
+
+
+# -- Qt's own thread pools are not leaks; threads a test leaves behind are -----------------
+
+WIDGETS_BODY = '''
+    import threading
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from qbackground import BackgroundTask
+    from qbackground.testing import wait_task
+    from qbackground.widgets import BackgroundWorkProgressWindow, TaskStatusWidget
+
+
+    class Held(BackgroundTask[int, str]):
+        def __init__(self, owner=None):
+            super().__init__(owner=owner)
+            self.release = threading.Event()
+
+        def run(self, lifecycle):
+            lifecycle.set_message("importing")
+            lifecycle.publish(1)
+            while not self.release.is_set():
+                lifecycle.sleep(0.005)
+            return "done"
+
+
+    def test_indeterminate_progress_window(bg_worker, qtbot):
+        owner = QMainWindow()
+        qtbot.addWidget(owner)
+        owner.show()
+        task = Held(owner=owner)
+        window = BackgroundWorkProgressWindow.show(task, worker=bg_worker)   # no total: busy bar
+        qtbot.waitExposed(window)
+        handler = bg_worker.handlers_of(task)[0]
+        qtbot.waitUntil(lambda: handler.message == "importing")
+        qtbot.wait(300)                     # the busy bar animates meanwhile
+        task.release.set()
+        wait_task(handler)
+
+
+    def test_status_widget_with_a_running_task(bg_worker, qtbot):
+        widget = TaskStatusWidget(bg_worker)
+        qtbot.addWidget(widget)
+        widget.show()
+        task = Held()
+        handler = bg_worker.handle(task).start()
+        qtbot.waitUntil(widget.isVisible)
+        qtbot.waitUntil(lambda: handler.message == "importing")
+        qtbot.wait(300)
+        task.release.set()
+        wait_task(handler)
+'''
+
+
+def test_the_library_s_own_widgets_pass_cleanly_under_bg_worker(pytester: pytest.Pytester) -> None:
+    # A fresh interpreter: Qt's pool threads must be started by these tests, not
+    # inherited from earlier ones (they idle for 30 s before they exit).
+    pytester.makeini("[pytest]\nqt_api = pyside6\n")
+    pytester.makepyfile(test_widgets_generated=textwrap.dedent(WIDGETS_BODY))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", timeout=120)
+    assert "leaked" not in result.stdout.str()
+    result.assert_outcomes(passed=2)
+
+
+def test_threads_the_test_leaves_behind_are_still_reported(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        '''
+        from PySide6.QtCore import QThread, QThreadPool
+
+
+        @pytest.fixture
+        def release():
+            event = threading.Event()
+            yield event
+            event.set()                                    # after the leak check
+            assert QThreadPool.globalInstance().waitForDone(5000)
+
+
+        class Stuck(QThread):
+            def __init__(self, release):
+                super().__init__()
+                self.release = release
+                self.setObjectName("stuck-qthread")
+
+            def run(self):
+                self.release.wait(5)
+
+
+        @pytest.fixture
+        def stuck(release):
+            thread = Stuck(release)
+            yield thread
+            release.set()
+            assert thread.wait(5000)
+
+
+        @pytest.mark.qbackground(leak_timeout=0.2)
+        def test_qthread_leak(bg_worker, stuck):
+            stuck.start()
+
+        @pytest.mark.qbackground(leak_timeout=0.2)
+        def test_global_pool_task_leak(bg_worker, release):
+            QThreadPool.globalInstance().start(lambda: release.wait(5))
+        ''',
+    )
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["*test_qthread_leak*", "*1 thread(s) leaked*", "*non-Python thread 'stuck-qthread'*a QThread*"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test_global_pool_task_leak*",
+            "*QThreadPool.globalInstance() still runs 1 task(s) 0.2 s after the test*",
+            "*1 thread(s) leaked*",
+            "*non-Python thread 'Thread (pooled)'*a QThreadPool's thread*",
+        ]
+    )
+
+
+# -- wait_task with a qbackground.tasker.Task ----------------------------------------------
+
+
+def _count(context: Any, n: int) -> int:
+    for i in range(n):
+        context.set_progress(i / n)
+    return n
+
+
+def test_wait_task_takes_a_tasker_task(qapp: QApplication) -> None:
+    worker = CheckedWorker()
+    manager = TaskManager(worker)
+    release = threading.Event()
+
+    def slow(context: Any) -> str:
+        context.set_message("halfway through")
+        release.wait(5)
+        return "slow"
+
+    try:
+        task = manager.run_thread(_count, 3, key="count")
+        waited = wait_task(task)
+        assert waited.handler is task.handler and waited.status is TaskStatus.DONE
+        assert task.get_status() == "completed" and task.result() == 3
+
+        held = manager.run_thread(slow, key="slow")
+        with pytest.raises(WaitTaskTimeout) as caught:
+            wait_task(held, timeout=0.3)
+        text = str(caught.value)
+        assert text.startswith("wait_task: task ") and "(key 'slow') did not reach its terminal callback within 0.3 s" in text
+        assert "Observed: status RUNNING" in text and "last message 'halfway through'" in text
+        with wait_task(held, now=False) as waited:       # the block ends it
+            release.set()
+        assert waited.status is TaskStatus.DONE and held.result() == "slow"
+
+        # From another thread: the GUI thread starts it later; wait_task waits for that.
+        box: list[Any] = []
+        thread = threading.Thread(target=lambda: box.append(manager.run_thread(_count, 2)))
+        thread.start()
+        thread.join()
+        assert wait_task(box[0]).status is TaskStatus.DONE and box[0].result() == 2
+
+        # Cancelled before the GUI thread started it: it never runs; nothing to wait for.
+        def submit_and_cancel() -> None:
+            submitted = manager.run_thread(_count, 2)
+            submitted.cancel()
+            box.append(submitted)
+
+        thread = threading.Thread(target=submit_and_cancel)
+        thread.start()
+        thread.join()
+        with pytest.raises(TaskStateError, match="nothing to wait for: .*cancelled before it started"):
+            wait_task(box[-1])
+    finally:
+        release.set()
+        assert worker.finish() == []

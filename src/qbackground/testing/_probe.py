@@ -12,17 +12,25 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "QT_POOL_THREAD_NAME",
     "ChildProcess",
     "child_processes",
     "describe_thread",
     "os_thread_ids",
+    "qt_pool_threads",
+    "qt_private_pool_limit",
     "rss_bytes",
+    "stop_idle_qt_global_pool",
 ]
 
 _PROC = "/proc"
+
+QT_POOL_THREAD_NAME = "Thread (pooled)"
+"""The OS name Qt gives every ``QThreadPool`` thread (``QThreadPoolThread``)."""
 
 
 def os_thread_ids() -> set[int]:
@@ -40,6 +48,14 @@ def os_thread_ids() -> set[int]:
         return {t.native_id for t in threading.enumerate() if t.native_id is not None}
 
 
+def _os_thread_name(tid: int) -> str | None:
+    try:
+        with open(f"{_PROC}/self/task/{tid}/comm", encoding="utf-8") as comm:
+            return comm.read().strip()
+    except OSError:  # gone, or not Linux
+        return None
+
+
 def describe_thread(tid: int) -> str:
     """A readable name for OS thread ``tid``: its Python name if Python started it.
 
@@ -51,12 +67,72 @@ def describe_thread(tid: int) -> str:
         if thread.native_id == tid:
             kind = "daemon thread" if thread.daemon else "thread"
             return f"Python {kind} {thread.name!r} (tid {tid})"
-    try:
-        with open(f"{_PROC}/self/task/{tid}/comm", encoding="utf-8") as comm:
-            name = comm.read().strip()
-    except OSError:
-        name = "?"
-    return f"non-Python thread {name!r} (tid {tid}; a QThread or a C library's thread)"
+    name = _os_thread_name(tid)
+    if name == QT_POOL_THREAD_NAME:
+        return (
+            f"non-Python thread {name!r} (tid {tid}; a QThreadPool's thread: of a pool the "
+            "test did not delete, or of QThreadPool.globalInstance() still running a task)"
+        )
+    return f"non-Python thread {name or '?'!r} (tid {tid}; a QThread or a C library's thread)"
+
+
+def qt_pool_threads(tids: Iterable[int]) -> set[int]:
+    """The threads among ``tids`` that a ``QThreadPool`` started (by the OS name Qt
+    gives them), leaving out threads Python started (a Python thread started from a
+    pool thread inherits its name).
+
+    Example::
+
+        if qt_pool_threads(os_thread_ids() - before):
+            busy = stop_idle_qt_global_pool(timeout=2)
+    """
+    python = {
+        t.native_id
+        for t in threading.enumerate()
+        if not isinstance(t, threading._DummyThread)  # a pool thread seen from Python
+    }
+    return {tid for tid in tids if tid not in python and _os_thread_name(tid) == QT_POOL_THREAD_NAME}
+
+
+def stop_idle_qt_global_pool(timeout: float) -> int:
+    """Wait up to ``timeout`` s for ``QThreadPool.globalInstance()`` to finish its tasks,
+    then stop its idle threads; the number of its tasks still running (0: all stopped).
+
+    Qt keeps an idle pool thread for the pool's ``expiryTimeout`` (30 s by default); the
+    pool starts new ones when it needs them. Returns 0 at once when Qt's ``QtCore`` is
+    not loaded.
+
+    Example::
+
+        assert stop_idle_qt_global_pool(timeout=2) == 0, "a QRunnable still runs"
+    """
+    qtcore = sys.modules.get("PySide6.QtCore") or sys.modules.get("PyQt6.QtCore")
+    if qtcore is None:
+        return 0
+    pool = qtcore.QThreadPool.globalInstance()
+    if pool.waitForDone(max(1, round(timeout * 1000))):
+        return 0
+    return max(1, int(pool.activeThreadCount()))
+
+
+def qt_private_pool_limit() -> int:
+    """How many idle threads Qt's own private pools may keep: ``QThread.idealThreadCount()``.
+
+    Qt GUI paints with a thread pool of its own (image conversion and scaling, which an
+    indeterminate ``QProgressBar``'s animation triggers on every frame), separate from
+    ``QThreadPool.globalInstance()`` and out of reach of the Qt API: its threads can
+    only be recognized by their name and bounded by its size, at most the ideal thread
+    count (1 when ``QtCore`` is not loaded).
+
+    Example::
+
+        leftovers = qt_pool_threads(os_thread_ids() - before)
+        assert len(leftovers) <= qt_private_pool_limit()
+    """
+    qtcore = sys.modules.get("PySide6.QtCore") or sys.modules.get("PyQt6.QtCore")
+    if qtcore is None:
+        return 1
+    return max(1, int(qtcore.QThread.idealThreadCount()))
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 from time import monotonic
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
 
@@ -15,15 +16,28 @@ from .._task import TaskBase
 from .._worker import _LIVE
 from ._worker import checked_workers, format_origin
 
+if TYPE_CHECKING:
+    from ..tasker import Task
+
 __all__ = ["TaskWait", "WaitTaskTimeout", "wait_task"]
 
 _POLL_MS = 10
+
+Target = Union[BackgroundTaskHandler[Any], TaskBase[Any, Any], "Task[Any]"]
+"""What ``wait_task`` waits for: a handler, a task, or a ``qbackground.tasker.Task``."""
 
 
 class WaitTaskTimeout(TimeoutError):
     """``wait_task`` gave up; the message says what it observed meanwhile."""
 
-    __module__ = "qbackground.testing"
+
+def _tasker_task(target: object) -> Task[Any] | None:
+    """``target`` if it is a ``qbackground.tasker.Task`` (none exists unless the tasker
+    was imported, so the plugin does not import it)."""
+    module = sys.modules.get("qbackground.tasker._task")
+    if module is not None and isinstance(target, module.Task):
+        return target  # type: ignore[no-any-return]
+    return None
 
 
 class _Observer(ProgressListener[Any, Any]):
@@ -79,17 +93,23 @@ class TaskWait:
         assert waited.status is TaskStatus.DONE
     """
 
-    def __init__(
-        self,
-        target: BackgroundTaskHandler[Any] | TaskBase[Any, Any],
-        timeout: float,
-    ) -> None:
+    def __init__(self, target: Target, timeout: float) -> None:
         self.timeout = timeout
         """Seconds to wait for the terminal callbacks."""
         self.handlers: list[BackgroundTaskHandler[Any]] = []
         """The handlers waited for (of the task, those executed inside the block)."""
-        self._target = target
-        self._task: TaskBase[Any, Any] = target.task if isinstance(target, BackgroundTaskHandler) else target
+        # A tasker Task stands for its handler, found when the wait begins (a task
+        # submitted from another thread gets it when the GUI thread starts it).
+        self._tasker = _tasker_task(target)
+        self._target: BackgroundTaskHandler[Any] | TaskBase[Any, Any] | None = None
+        self._task: TaskBase[Any, Any] | None = None
+        if self._tasker is None:
+            self._set_target(target)  # type: ignore[arg-type]  # not a tasker Task
+        else:
+            try:
+                self._set_target(self._tasker.handler)
+            except TaskStateError:
+                pass  # not started yet, or never will: wait() finds out
         self._known: set[int] = set()
         self._observer = _Observer()
         self._listening = False
@@ -122,7 +142,7 @@ class TaskWait:
     # -- the two forms ---------------------------------------------------------------------
 
     def __enter__(self) -> TaskWait:
-        if not isinstance(self._target, BackgroundTaskHandler):
+        if self._task is not None and not isinstance(self._target, BackgroundTaskHandler):
             self._known = {id(h) for h in _handlers_of(self._task)}
         self._listen()
         return self
@@ -134,7 +154,8 @@ class TaskWait:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None and (not self._waited or not isinstance(self._target, BackgroundTaskHandler)):
+            single = self._tasker is not None or isinstance(self._target, BackgroundTaskHandler)
+            if exc_type is None and (not self._waited or not single):
                 self.wait()
         finally:
             self._unlisten()
@@ -149,8 +170,13 @@ class TaskWait:
             waiter.wait()
         """
         self._waited = True
+        deadline = monotonic() + self.timeout
+        if self._tasker is not None and self._target is None:
+            self._find_handler(self._tasker, deadline)
         target = self._target
-        name = type(self._task).__name__
+        task = self._task
+        assert target is not None and task is not None
+        name = self._name()
         if isinstance(target, BackgroundTaskHandler):
             if target.status is TaskStatus.CREATED:
                 raise TaskStateError(
@@ -159,7 +185,7 @@ class TaskWait:
                 )
             handlers = [target]
         else:
-            handlers = [h for h in _handlers_of(self._task) if id(h) not in self._known]
+            handlers = [h for h in _handlers_of(task) if id(h) not in self._known]
             if not handlers:
                 where = "inside the with block" if self._listening else "yet"
                 raise TaskStateError(
@@ -170,7 +196,7 @@ class TaskWait:
         listening = self._listening
         self._listen()
         try:
-            self._wait_for(handlers)
+            self._wait_for(handlers, deadline)
         finally:
             if not listening:
                 self._unlisten()
@@ -178,17 +204,49 @@ class TaskWait:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _set_target(self, target: BackgroundTaskHandler[Any] | TaskBase[Any, Any]) -> None:
+        self._target = target
+        self._task = target.task if isinstance(target, BackgroundTaskHandler) else target
+
+    def _name(self) -> str:
+        tasker = self._tasker
+        if tasker is not None:
+            return f"task {tasker.name} (key {tasker.key!r})"
+        assert self._task is not None
+        return type(self._task).__name__
+
+    def _find_handler(self, tasker: Task[Any], deadline: float) -> None:
+        """Wait for the GUI thread to start a tasker Task submitted from another thread."""
+        while True:
+            try:
+                handler = tasker.handler
+            except TaskStateError as exc:
+                if tasker.is_final():  # cancelled before it started, or could not start
+                    raise TaskStateError(f"wait_task: nothing to wait for: {exc}") from None
+                if monotonic() >= deadline:
+                    raise WaitTaskTimeout(
+                        f"wait_task: {self._name()} did not start within {self.timeout:g} s: it "
+                        f"was submitted from another thread and is still {tasker.get_status()}; is "
+                        "the GUI thread's event loop blocked?"
+                    ) from None
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, _POLL_MS)
+                QThread.msleep(1)
+            else:
+                self._set_target(handler)
+                self._listen()
+                return
+
     def _listen(self) -> None:
-        if not self._listening:
+        if not self._listening and self._task is not None:
             self._task.add_progress_listener(self._observer)
             self._listening = True
 
     def _unlisten(self) -> None:
-        if self._listening:
+        if self._listening and self._task is not None:
             self._task.remove_progress_listener(self._observer)
             self._listening = False
 
-    def _wait_for(self, handlers: list[BackgroundTaskHandler[Any]]) -> None:
+    def _wait_for(self, handlers: list[BackgroundTaskHandler[Any]], deadline: float) -> None:
         futures = [h.future() for h in handlers]
         if all(f.done() for f in futures):
             return
@@ -196,7 +254,6 @@ class TaskWait:
         if app is None:
             raise RuntimeError("wait_task() needs a QApplication (use the qapp fixture)")
         loop = QEventLoop()
-        deadline = monotonic() + self.timeout
 
         def check() -> None:
             if all(f.done() for f in futures) or monotonic() >= deadline:
@@ -220,7 +277,7 @@ class TaskWait:
 
     def _explain(self, handler: BackgroundTaskHandler[Any], pending: int) -> str:
         seen = self._observer
-        name = type(handler.task).__name__
+        name = self._name() if self._tasker is not None else type(handler.task).__name__
         status = handler.status
         if status.is_final:
             hint = (
@@ -249,7 +306,7 @@ class TaskWait:
 
 
 def wait_task(
-    target: BackgroundTaskHandler[Any] | TaskBase[Any, Any],
+    target: Target,
     timeout: float = 5.0,
     *,
     now: bool | None = None,
@@ -267,6 +324,12 @@ def wait_task(
       block ends. ``target`` may then be the handler (executed in the block), or the
       task itself (any handler of it executed in the block, on ``bg_worker``).
 
+    ``target`` may also be a :class:`qbackground.tasker.Task` (what ``run_thread()``,
+    ``run_process()`` and ``add_coroutine()`` return): the wait is for its handler's
+    terminal callback, so the task's status is final when it returns (its
+    ``when_done`` comes once ``run()`` has really stopped, possibly later). A task
+    submitted from another thread is waited for until the GUI thread starts it.
+
     ``now`` forces one form (``now=False`` waits only at the end of the ``with``
     block or in :meth:`TaskWait.wait`, say for ``with wait_task(h, now=False):
     h.cancel()``).
@@ -275,8 +338,9 @@ def wait_task(
         WaitTaskTimeout: (a ``TimeoutError``) ``timeout`` seconds passed; the message
             says what was observed: status, the last progress items, the last
             message, fraction and events, and where the task was started.
-        TaskStateError: the handler was never executed, or no handler of the task
-            was executed in the ``with`` block.
+        TaskStateError: the handler was never executed, no handler of the task
+            was executed in the ``with`` block, or the tasker ``Task`` ended without
+            ever running (cancelled before it started, or it could not start).
         TypeError: ``target`` is neither a handler nor a task, or ``timeout`` is not
             a number (``ValueError`` if it is not positive and finite).
         IllegalConcurrentAccessError: called off the GUI thread.
@@ -289,11 +353,14 @@ def wait_task(
         assert handler.status is TaskStatus.DONE
 
         wait_task(bg_worker.handle(Count(10)).start())    # called form
+
+        wait_task(TaskManager(bg_worker).run_thread(count_lines, "big.csv"))
     """
-    if not isinstance(target, (BackgroundTaskHandler, TaskBase)):
+    tasker = _tasker_task(target)
+    if tasker is None and not isinstance(target, (BackgroundTaskHandler, TaskBase)):
         raise TypeError(
-            "wait_task() takes a BackgroundTaskHandler (from worker.handle(task)) or a task, "
-            f"not {type(target).__name__}"
+            "wait_task() takes a BackgroundTaskHandler (from worker.handle(task)), a task, "
+            f"or a qbackground.tasker.Task, not {type(target).__name__}"
         )
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(f"wait_task() timeout must be a number of seconds, not {type(timeout).__name__}")
@@ -303,9 +370,12 @@ def wait_task(
     if app is not None and QThread.currentThread() is not app.thread():
         raise IllegalConcurrentAccessError("wait_task() must be called on the GUI thread")
     waiter = TaskWait(target, float(timeout))
-    if isinstance(target, BackgroundTaskHandler):
+    if tasker is not None:
+        started = True  # a tasker Task is started (or queued to start) when it exists
+    elif isinstance(target, BackgroundTaskHandler):
         started = target.status is not TaskStatus.CREATED
     else:
+        assert isinstance(target, TaskBase)  # checked above
         started = bool(_handlers_of(target))
     if now is True or (now is None and started):
         waiter.wait()

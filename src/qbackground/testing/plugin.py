@@ -5,7 +5,8 @@ Fixtures:
 * ``bg_worker``: a fresh strict :class:`~qbackground.testing.CheckedWorker` per test.
   Right after the test function returns, the worker is shut down and the test
   **fails** if a task was still alive (naming it and where it was started), if a task
-  thread, any other thread or a child process was left behind, or if an exception
+  thread, any other thread or a child process was left behind (idle threads of Qt's
+  own thread pools do not count: any widget test may start them), or if an exception
   reached ``unhandled_exception`` that the test did not declare with
   ``bg_worker.expect_unhandled(...)``.
 * ``bg_executor``: the backend the test runs on ("thread", "process", "asyncio"), or
