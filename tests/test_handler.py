@@ -382,3 +382,19 @@ def test_when_stopped_comes_after_the_terminal_callback_when_decided_on_another_
         gate.release.set()
     finally:
         worker.shutdown()
+
+
+def test_the_handler_is_one_slotted_object_across_its_modules(worker: BackgroundWorker) -> None:
+    """The handler is split over a state module and three mixins; every layer keeps
+    ``__slots__`` so a handler stays small and its attribute access fast (one layer
+    without them would give every handler a ``__dict__``, silently)."""
+    from qbackground._handler import BackgroundTaskHandler
+
+    handler = worker.handle(Recorder())
+    assert type(handler) is BackgroundTaskHandler
+    assert not hasattr(handler, "__dict__")
+    for cls in type(handler).__mro__:
+        if cls.__module__.startswith("qbackground"):
+            assert "__slots__" in vars(cls), f"{cls.__qualname__} has no __slots__"
+    with pytest.raises(AttributeError):
+        handler.unexpected = 1  # type: ignore[attr-defined]
