@@ -9,22 +9,8 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (
-    QApplication,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
 
@@ -38,14 +24,13 @@ from ..dask_tasks import (
 )
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, show_outcome, sized_buttons, status_label, steady
+from .dask_widgets import ClusterBox, LogTabs, TaskRows
 
 if TYPE_CHECKING:
     from qbackground.dask import DaskExecutor
 
 __all__ = ["DaskPage", "DaskRow", "RowRecord"]
 
-_IDLE_TEXT = "—"
 
 DASK_AVAILABLE = importlib.util.find_spec("distributed") is not None
 """Whether ``distributed`` (the ``dask`` extra) is installed; the page says so if not."""
@@ -132,111 +117,31 @@ class DaskPage(Scenario):
     # -- widgets -------------------------------------------------------------------
 
     def _build(self) -> None:
-        cluster_box = QGroupBox("Cluster")
-        cluster_layout = QVBoxLayout(cluster_box)
-        cluster_layout.setSpacing(4)
-        buttons = QHBoxLayout()
-        self.start_button = QPushButton("Start cluster")
-        self.start_button.setDefault(True)
-        self.start_button.setToolTip(f"DaskExecutor(n_workers={self.n_workers}), created on a worker thread")
-        self.start_button.clicked.connect(self.start_cluster)
-        self.stop_button = QPushButton("Stop cluster")
-        self.stop_button.setToolTip("DaskExecutor.close() on a worker thread: the cluster and its processes")
-        self.stop_button.clicked.connect(self.stop_cluster)
-        for button in sized_buttons((self.start_button, self.stop_button)):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.cluster_label = status_label()
-        buttons.addWidget(self.cluster_label)
-        cluster_layout.addLayout(buttons)
-
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        form.setVerticalSpacing(2)
-        self.scheduler_label = QLabel(_IDLE_TEXT)
-        self.workers_label = QLabel(_IDLE_TEXT)
-        self.dashboard_label = QLabel(_IDLE_TEXT)
-        selectable((self.scheduler_label, self.workers_label))
-        self.dashboard_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.dashboard_label.setOpenExternalLinks(True)
-        self.scheduler_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        scheduler_row = QHBoxLayout()
-        scheduler_row.setSpacing(6)
-        scheduler_row.addWidget(self.scheduler_label)
-        scheduler_row.addSpacing(24)
-        scheduler_row.addWidget(QLabel("Dashboard:"))
-        scheduler_row.addWidget(self.dashboard_label)
-        scheduler_row.addStretch(1)
-        form.addRow("Scheduler:", scheduler_row)
-        form.addRow("Workers:", self.workers_label)
-        cluster_layout.addLayout(form)
-        self.body.addWidget(cluster_box)
-
-        tasks_box = QGroupBox("Tasks on the cluster")
-        tasks_layout = QVBoxLayout(tasks_box)
-        tasks_layout.setSpacing(4)
-        task_buttons = QHBoxLayout()
-        self.run_button = QPushButton(f"Run {len(self.rows) - 1} tasks")
-        self.run_button.setToolTip("Three SquaresTasks at once; the cluster has two single-threaded workers")
-        self.run_button.clicked.connect(self.run_tasks)
-        self.fail_button = QPushButton("Run the failing task")
-        self.fail_button.setToolTip("run() raises ChecksumError on a Dask worker")
-        self.fail_button.clicked.connect(self.run_failing)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("handler.cancel() on every running task")
-        self.cancel_button.clicked.connect(self.cancel_tasks)
-        for button in sized_buttons((self.run_button, self.fail_button, self.cancel_button)):
-            task_buttons.addWidget(button)
-        task_buttons.addStretch(1)
-        self.tasks_label = status_label()
-        task_buttons.addWidget(self.tasks_label)
-        tasks_layout.addLayout(task_buttons)
-
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(2)
-        self.bars: list[QProgressBar] = []
-        self.row_labels: list[QLabel] = []
-        for index, row in enumerate(self.rows):
-            bar = QProgressBar()
-            bar.setRange(0, 100)
-            bar.setValue(0)
-            bar.setFormat("%p %")
-            message = steady(
-                QLabel(_IDLE_TEXT),
-                "step 88 of 88 · Σ = 888,888 · pid 8888888",
-                "done: Σ = 888,888 on pid 8888888",
-                "failed: ChecksumError",
-                bold=True,
-            )
-            grid.addWidget(QLabel(row.label), index, 0)
-            grid.addWidget(bar, index, 1)
-            grid.addWidget(message, index, 2)
-            self.bars.append(bar)
-            self.row_labels.append(message)
-        grid.setColumnStretch(1, 1)
-        tasks_layout.addLayout(grid)
-        self.body.addWidget(tasks_box)
-
-        self.tabs = QTabWidget()
-        log_group, self.log = log_box("", "Start the cluster, then run tasks: their callbacks appear here.")
-        _frameless(log_group)
-        self.tabs.addTab(log_group, "Callback log")
-        error_page = QWidget()
-        error_layout = QVBoxLayout(error_page)
-        error_layout.setContentsMargins(6, 4, 6, 0)
-        error_layout.setSpacing(4)
-        self.error_label = QLabel("No remote error yet: run the failing task.")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        error_layout.addWidget(self.error_label)
-        traceback_group, self.traceback_view = log_box(
-            "", "The traceback from the Dask worker (the exception's __cause__) appears here."
+        self.cluster_box = ClusterBox(n_workers=self.n_workers)
+        box = self.cluster_box
+        self.start_button, self.stop_button = box.start_button, box.stop_button
+        self.cluster_label = box.state_label
+        self.scheduler_label, self.workers_label, self.dashboard_label = (
+            box.scheduler_label,
+            box.workers_label,
+            box.dashboard_label,
         )
-        self.traceback_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        _frameless(traceback_group)
-        error_layout.addWidget(traceback_group, 1)
-        self.tabs.addTab(error_page, "Remote error")
+        self.start_button.clicked.connect(self.start_cluster)
+        self.stop_button.clicked.connect(self.stop_cluster)
+        self.body.addWidget(box)
+
+        self.task_rows = TaskRows([row.label for row in self.rows])
+        rows = self.task_rows
+        self.run_button, self.fail_button, self.cancel_button = rows.run_button, rows.fail_button, rows.cancel_button
+        self.tasks_label = rows.status_label
+        self.bars, self.row_labels = rows.bars, rows.messages
+        self.run_button.clicked.connect(self.run_tasks)
+        self.fail_button.clicked.connect(self.run_failing)
+        self.cancel_button.clicked.connect(self.cancel_tasks)
+        self.body.addWidget(rows)
+
+        self.tabs = LogTabs()
+        self.log, self.error_label, self.traceback_view = self.tabs.log, self.tabs.error_label, self.tabs.traceback_view
         self.body.addWidget(self.tabs, 1)
 
     # -- user actions ----------------------------------------------------------------
@@ -408,15 +313,14 @@ class DaskPage(Scenario):
         cause = exc.__cause__
         self.log.stamp(f"task {row + 1}: handle_exception({type(exc).__module__}.{type(exc).__name__}) → True")
         self._set_row_text(row, f"failed: {type(exc).__name__}", "failed")
-        self.error_label.setText(f"<b>{type(exc).__module__}.{type(exc).__name__}</b>: {exc}")
         self.error_label.setToolTip(
             f"raised on a Dask worker; below is its __cause__ "
             f"({type(cause).__name__ if cause is not None else 'none'}): the remote traceback"
         )
-        self.traceback_view.setPlainText(str(cause).rstrip() if cause is not None else "(no remote traceback)")
-        scroll = self.traceback_view.verticalScrollBar()
-        scroll.setValue(scroll.maximum())  # the frames nearest the raise
-        self.tabs.setCurrentIndex(1)
+        self.tabs.show_error(
+            f"<b>{type(exc).__module__}.{type(exc).__name__}</b>: {exc}",
+            str(cause).rstrip() if cause is not None else "(no remote traceback)",
+        )
         self._refresh()
         return True
 
@@ -473,43 +377,10 @@ class DaskPage(Scenario):
         self._show_cluster_state()
 
     def _show_cluster_state(self) -> None:
-        since = monotonic() - self._state_since
-        info = self.info
-        if self.state == "unavailable":
-            text = "Not installed"
-            self.scheduler_label.setText("distributed is not installed: pip install -e '.[dask]'")
-        elif self.state == "starting":
-            text = f"Starting {self.n_workers} worker processes… {since:.1f} s"
-        elif self.state == "stopping":
-            text = f"Stopping… {since:.1f} s"
-        elif self.state == "running" and info is not None:
-            text = f"Running · started in {info.seconds:.2f} s"
-        else:
-            text = "Stopped"
-        self.cluster_label.setText(text)
-        if self.state == "unavailable":
-            return
-        if info is None:
-            self.scheduler_label.setText(_IDLE_TEXT)
-            self.workers_label.setText(_IDLE_TEXT)
-            self.dashboard_label.setText(_IDLE_TEXT)
-            return
-        self.scheduler_label.setText(info.scheduler)
-        self.workers_label.setText(f"{len(info.workers)} processes, one thread each: " + ", ".join(info.workers))
-        if info.http is None:
-            self.dashboard_label.setText("disabled")
-        else:
-            link = f"{info.http}/info/main/workers.html"
-            self.dashboard_label.setText(
-                f'disabled · <a href="{link}">scheduler info</a>'
-            )
-            self.dashboard_label.setToolTip(
-                f"DaskExecutor passes dashboard_address=None: no Bokeh dashboard, but the scheduler "
-                f"still serves /health, /metrics and its info pages: {link}"
-            )
+        self.cluster_box.show_state(self.state, monotonic() - self._state_since, self.info)
 
     def _set_row_text(self, row: int, text: str, kind: str | None) -> None:
-        show_outcome(self.row_labels[row], text, kind)
+        self.task_rows.set_text(row, text, kind)
 
     # -- screenshot ---------------------------------------------------------------------------
 
@@ -544,20 +415,6 @@ class DaskPage(Scenario):
         return checks.smoke(self, ctx)
 
 
-
-
-
-
-
-def _frameless(box: QGroupBox) -> None:
-    """A :func:`log_box` shown inside a tab: no frame, no title, no margins."""
-    box.setFlat(True)
-    layout = box.layout()
-    if layout is not None:
-        layout.setContentsMargins(0, 0, 0, 0)
-
-
 def _dask_children() -> list[multiprocessing.process.BaseProcess]:
     """This process's children that Dask started (its nannies' worker processes)."""
     return [child for child in multiprocessing.active_children() if "Dask" in (child.name or "")]
-

@@ -344,7 +344,5 @@ class DownloadsPage(Scenario):
         return checks.smoke(self, ctx)
 
 
-
-
 def _kb(size: int) -> str:
     return f"{size / 1000:,.0f} kB"

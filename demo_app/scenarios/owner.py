@@ -315,6 +315,3 @@ class OwnerPage(Scenario):
         from .checks import owner as checks
 
         return checks.smoke(self, ctx)
-
-
-

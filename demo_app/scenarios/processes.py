@@ -444,8 +444,5 @@ class ProcessesPage(Scenario):
         return checks.smoke(self, ctx)
 
 
-
-
-
 def _where(pid: int) -> str:
     return "this process" if pid == os.getpid() else f"process {pid}"

@@ -368,4 +368,3 @@ class TaskerPage(Scenario):
 def _progress_at_least(task: Task[Any], fraction: float) -> Callable[[], bool]:
     """A wait condition: ``task`` reported at least ``fraction`` (or ended)."""
     return lambda: task.get_progress() > fraction or task.is_final()
-
