@@ -1,7 +1,8 @@
 """The executor's side of a handler: start ``run()``, report how it ended.
 
 The public methods here are the :class:`qbackground.backends.Job` interface a custom
-executor uses; the built-in backends use nothing else. The private ``_begin``,
+executor uses (their docstrings start with "Executor side"; application code never
+calls them); the built-in backends use nothing else. The private ``_begin``,
 ``_succeed`` and ``_fail`` are the same steps without the misuse checks, for
 ``run_here()``'s hot path.
 """
@@ -39,8 +40,9 @@ class HandlerJob(HandlerDelivery[V]):
 
     @property
     def params(self) -> Mapping[str, Any]:
-        """The read-only mapping the task's ``get_params()`` returned at ``handle()``
-        (empty, never None); an executor that runs the task elsewhere sends it along.
+        """Executor side: the read-only mapping the task's ``get_params()`` returned at
+        ``handle()`` (empty, never None); an executor that runs the task elsewhere sends
+        it along.
 
         Example::
 
@@ -49,7 +51,7 @@ class HandlerJob(HandlerDelivery[V]):
         return self._params
 
     def run_here(self) -> None:
-        """Run the task on the calling thread, from start to reported ending.
+        """Executor side: run the task on the calling thread, from start to reported ending.
 
         For in-process executors: it does :meth:`begin`, ``run()``, then
         :meth:`succeed` or :meth:`fail`, and the executor's ``on_stop()`` — all of the
@@ -82,7 +84,7 @@ class HandlerJob(HandlerDelivery[V]):
             self._executor.on_stop()
 
     def begin(self) -> TaskLifeCycle[Any] | None:
-        """The job starts now (executor side): its lifecycle, or None if it will not run.
+        """Executor side: the job starts now; its lifecycle, or None if it will not run.
 
         None means the job was cancelled, timed out or interrupted while it waited: its
         slot was already released (``on_unqueue()``), so drop it. Otherwise the job is
@@ -124,7 +126,8 @@ class HandlerJob(HandlerDelivery[V]):
         *,
         flush: bool = False,
     ) -> None:
-        """Replay what a task running elsewhere reported (any thread, after :meth:`begin`).
+        """Executor side: replay what a task running elsewhere reported (any thread,
+        after :meth:`begin`).
 
         ``items`` are what its ``publish()`` queued, in order; ``events`` its
         ``send_event(name, data)`` pairs; ``message`` and ``fraction`` (0..1) its latest
@@ -154,7 +157,7 @@ class HandlerJob(HandlerDelivery[V]):
             lifecycle.request_flush()
 
     def succeed(self, value: Any) -> None:
-        """``run()`` returned ``value`` (executor side, any thread).
+        """Executor side: ``run()`` returned ``value`` (any thread).
 
         ``done(value)`` follows on the GUI thread, after every report made before this
         call — unless a ``cancel()`` or timeout decided the job first; then this only
@@ -173,7 +176,7 @@ class HandlerJob(HandlerDelivery[V]):
         self._succeed(value)
 
     def fail(self, exc: BaseException) -> None:
-        """``run()`` raised ``exc`` (executor side, any thread).
+        """Executor side: ``run()`` raised ``exc`` (any thread).
 
         ``handle_exception(exc)`` follows on the GUI thread (or the unhandled path),
         unless the job was already decided — say, the ``TaskInterruptedError`` of a
