@@ -21,6 +21,7 @@ DESIGN_NAMES = {
     "BackgroundTaskHandler",
     "BackgroundWorker",
     "background_worker",
+    "current_lifecycle",
     "BackgroundTaskWrapper",
     "UIAccessor",
     "TaskStatus",
