@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -613,6 +614,29 @@ def test_a_manager_whose_tasks_ended_is_freed_by_reference_counting(
         gc.enable()
 
 
+def test_a_task_that_could_not_start_leaves_no_cycle(qtbot: QtBot) -> None:
+    """Its exception's traceback must not lead back to the task or its manager."""
+    worker = BackgroundWorker(threads=1)
+    assert worker.shutdown(timeout=10)
+    done: list[Task[Any]] = []
+    gc.collect()
+    gc.disable()
+    try:
+        mgr = TaskManager(worker)
+        task = mgr.run_thread(f.echo, when_done=done.append)
+        qtbot.waitUntil(lambda: done == [task], timeout=10_000)
+        assert task.get_status() == "failed" and isinstance(task.exception(), TaskStateError)
+        assert "shut down" in str(task.exception())
+        with pytest.raises(TaskStateError, match="has no handler: it could not start"):
+            task.handler
+        refs = weakref.ref(mgr), weakref.ref(task)
+        del mgr, task, done
+        alive = [r() for r in refs if r() is not None]
+        assert not alive, f"kept alive by {[_referrers(o) for o in alive]}"
+    finally:
+        gc.enable()
+
+
 def test_a_dropped_proxy_frees_its_manager_by_reference_counting(qtbot: QtBot) -> None:
     done: list[Task[Any]] = []
     gc.collect()
@@ -629,7 +653,13 @@ def test_a_dropped_proxy_frees_its_manager_by_reference_counting(qtbot: QtBot) -
 
 
 def _referrers(obj: object) -> list[str]:
-    return [type(r).__name__ for r in gc.get_referrers(obj) if r is not sys._getframe()]
+    """What refers to ``obj`` (frames by function name), but the caller's frame."""
+    caller = sys._getframe(1)
+    return [
+        f"frame {r.f_code.co_name}" if isinstance(r, types.FrameType) else type(r).__name__
+        for r in gc.get_referrers(obj)
+        if r is not caller
+    ]
 
 
 # -- typing -------------------------------------------------------------------------------

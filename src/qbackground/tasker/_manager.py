@@ -297,19 +297,19 @@ class TaskManager(GuiThreadFinalized, QObject):
         if replaced is not None:
             self._cancel(replaced)
         error: BaseException | None = None
+        worker = self.worker
         with self._lock:
             cancelled_early = task._cancel_requested
             if not cancelled_early:
-                try:
-                    handler: BackgroundTaskHandler[Any] = self.worker.handle(job, executor=task.kind)
-                    handler.when_stopped(lambda _h: task._run_stopped())
-                    task._handler = handler
-                    # Under the lock, so a cancel from another thread finds the handler
-                    # executed (cancel() before execute() is an error).
-                    handler.execute()
-                except Exception as exc:  # queue full, worker shut down...
-                    task._handler = None
-                    error = exc
+                # Under the lock, so a cancel from another thread finds the handler
+                # executed (cancel() before execute() is an error).
+                started = _execute(worker, job, task.kind)
+                if isinstance(started, BaseException):
+                    error = started
+                    job._facade = None  # it never runs: no callback will come
+                else:
+                    task._handler = started
+                    started.when_stopped(lambda _h: task._run_stopped())
         self._note_change()
         if cancelled_early:
             task._ended("canceled")
@@ -394,6 +394,22 @@ _FINISHING: set[TaskManager] = set()
 """Managers with when_done calls waiting for their next emission: their tasks are
 over, so no handler holds them any more, and a pending call must not be lost to a
 collection (or a dropped last reference) in between."""
+
+
+def _execute(
+    worker: BackgroundWorker, job: FunctionJob | CoroutineJob, kind: Kind
+) -> BackgroundTaskHandler[Any] | Exception:
+    """Hand ``job`` to ``worker`` and execute it; the handler, or why it could not start
+    (queue full, worker shut down...: the message says it all). The error goes without
+    its traceback: the task keeps it, and the traceback's frames (through their callers,
+    ``_start`` and ``_submit``) would lead back to the task and its manager, a reference
+    cycle that only the cyclic collector could free."""
+    try:
+        handler = worker.handle(job, executor=kind)
+        handler.execute()
+    except Exception as exc:
+        return exc.with_traceback(None)
+    return handler
 
 
 def _check_callables(func: object, when_done: object, when_event: object) -> None:

@@ -34,7 +34,11 @@ class Task(Generic[R]):
     thread). Its status, progress and message follow the job as the GUI thread learns
     of them; ``when_done(task)`` runs once, on the GUI thread, after the job has really
     stopped (for a cancelled job: once its function returned or its process was
-    stopped), with every event, progress value and message delivered before it.
+    stopped), with every event, progress value and message delivered before it, and
+    right after the manager's ``tasks_updated`` emission that shows it finished. Once
+    ``when_done`` ran, the task keeps its status, result, exception and handler but
+    drops its callbacks and its manager: it keeps no manager alive and is in no
+    reference cycle.
 
     Example::
 
