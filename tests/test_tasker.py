@@ -637,14 +637,48 @@ def test_a_task_that_could_not_start_leaves_no_cycle(qtbot: QtBot) -> None:
         gc.enable()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_manager_dropped_while_its_tasks_run_lives_until_their_when_done(
+    manager: TaskManager, qtbot: QtBot, kind: str
+) -> None:
+    """Its unfinished tasks hold it (the one back-reference that is needed); once their
+    when_done ran, nothing does."""
+    seen: list[tuple[str, float]] = []
+    updates: list[float] = []
+    gc.collect()
+    gc.disable()
+    f.GATE.clear()
+    try:
+        mgr = TaskManager(manager.worker)
+        mgr.tasks_updated.connect(lambda sender, tasks, progress: updates.append(progress))
+        func, args = (f.sleeper, (0.3,)) if kind == "asyncio" else (f.gated, ())
+        if kind == "process":
+            func, args = f.nap, (0.3,)
+        start(mgr, kind, func, *args, when_done=lambda t: seen.append((t.get_status(), updates[-1])))
+        ref = weakref.ref(mgr)
+        del mgr
+        assert ref() is not None, "a manager with a running task was freed"
+        f.GATE.set()
+        qtbot.waitUntil(lambda: bool(seen), timeout=20_000)
+        assert seen == [("completed", 1.0)]
+        assert ref() is None, f"manager kept alive by {_referrers(ref())}"
+    finally:
+        f.GATE.set()
+        gc.enable()
+
+
 def test_a_dropped_proxy_frees_its_manager_by_reference_counting(qtbot: QtBot) -> None:
+    """Also for a task submitted from another thread (started by a queued signal)."""
     done: list[Task[Any]] = []
     gc.collect()
     gc.disable()
     try:
         proxy = TaskManagerProxy()
-        proxy.run_thread(f.echo, 1, when_done=done.append)
-        qtbot.waitUntil(lambda: len(done) == 1, timeout=10_000)
+        thread = threading.Thread(target=lambda: proxy.run_thread(f.echo, 1, when_done=done.append))
+        thread.start()
+        thread.join()
+        proxy.run_thread(f.echo, 2, when_done=done.append)
+        qtbot.waitUntil(lambda: len(done) == 2, timeout=10_000)
         ref = weakref.ref(proxy.manager)
         del proxy
         assert ref() is None, f"manager kept alive by {_referrers(ref())}"
