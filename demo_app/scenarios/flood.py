@@ -33,7 +33,9 @@ from .flood_column import FloodColumn
 from .latency import (
     CHART_SCALE_MS,
     CHART_SECONDS,
+    GOOD_MS,
     HEARTBEAT_MS,
+    IDLE_HEARTBEAT_MS,
     LATE,
     LatencyChart,
     LatencyMeter,
@@ -46,7 +48,10 @@ from .widgets import sized_buttons, status_label, steady
 __all__ = ["FloodPage"]
 
 REFRESH_MS = 33
-"""While something moves, the chart and the live labels are refreshed at about 30 Hz."""
+"""While a run is on the chart, the chart and the live labels are refreshed at about 30 Hz."""
+CALM_REFRESH_MS = 100
+"""Idle, with only small late ticks on the chart (under a frame): 10 Hz is enough to let
+them scroll away, and costs a third."""
 
 _IDLE_TEXT = "—"
 _RUN_COLOURS = {QBACKGROUND: QColor("#1f6fb2"), NAIVE: QColor("#7b4fa0")}
@@ -134,7 +139,10 @@ class FloodPage(Scenario):
             columns.addWidget(column.box, 1)
         self.body.addLayout(columns)
 
-        meter_box = QGroupBox(f"GUI latency: how late a {HEARTBEAT_MS} ms timer on the GUI thread runs")
+        meter_box = QGroupBox(
+            f"GUI latency: how late a {HEARTBEAT_MS} ms timer on the GUI thread runs "
+            f"({IDLE_HEARTBEAT_MS} ms while no flood runs)"
+        )
         meter_layout = QVBoxLayout(meter_box)
         now_row = QHBoxLayout()
         now_row.addWidget(QLabel("Now:"))
@@ -170,8 +178,8 @@ class FloodPage(Scenario):
         column.bar.setRange(0, total)
         column.bar.setValue(0)
         column.received_label.setText("0")
-        self.meter.start()
-        self._refresher.start()
+        self.meter.start(HEARTBEAT_MS)
+        self._refresher.start(REFRESH_MS)
         run = FloodRun(kind, total)
         self.runs[kind] = run
         if kind == QBACKGROUND:
@@ -279,7 +287,11 @@ class FloodPage(Scenario):
             if run.finished_at is not None and sample.now >= run.finished_at:
                 run.measured = True
                 self._refresh_controls()
-                if not self.isVisible() and not self._any_running():
+                if self._any_running() or self._pending:
+                    continue
+                if self.isVisible():
+                    self.meter.start(IDLE_HEARTBEAT_MS)  # nothing to measure: tick slower
+                else:
                     self.meter.stop()  # the page was left while the flood ran
                     self._refresher.stop()
 
@@ -299,13 +311,19 @@ class FloodPage(Scenario):
         now = perf_counter()
         current = self.meter.current(now)
         self.latency_bar.setValue(min(int(CHART_SCALE_MS), round(current * 1000)))
-        worst = self.meter.worst_since(now - CHART_SECONDS)
+        worst = max(current, self.meter.worst_since(now - CHART_SECONDS))
         self.recent_label.setText(f"{format_ms(current)} · worst in the last {CHART_SECONDS:g} s: {format_ms(worst)}")
         for run in self.runs.values():
             self._column(run.kind).show_run(run)
         self.chart.update()
-        if self.chart.is_still(now) and not self._any_running() and not self._pending:
+        busy = self._any_running() or bool(self._pending)
+        if not busy and self.chart.is_still(now):
             self._refresher.stop()  # the last paint showed the still chart; a late tick restarts it
+            return
+        calm = not busy and self.chart.is_still(now, at_least=GOOD_MS / 1000)
+        interval = CALM_REFRESH_MS if calm else REFRESH_MS
+        if self._refresher.interval() != interval:
+            self._refresher.setInterval(interval)
 
     def _refresh_controls(self) -> None:
         busy = self._any_running() or bool(self._pending) or self._unfinished_naive()
@@ -327,7 +345,8 @@ class FloodPage(Scenario):
     def showEvent(self, event: QShowEvent) -> None:
         """Start the heartbeat and the display refresh while the page is visible."""
         super().showEvent(event)
-        self.meter.start()
+        busy = self._any_running() or bool(self._pending)
+        self.meter.start(HEARTBEAT_MS if busy else IDLE_HEARTBEAT_MS)
         self._refresher.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
