@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -22,11 +22,13 @@ from qbackground import (
     BackgroundWorker,
     TaskCancelledError,
     TaskInterruptedError,
+    TaskLifeCycle,
     TaskStateError,
     TaskStatus,
     TaskTimeoutError,
+    current_lifecycle,
 )
-from qbackground.backends import Executor, Job
+from qbackground.backends import Executor, Job, running_task
 
 from .contract_tasks import Scripted, ScriptError, Step
 
@@ -80,7 +82,8 @@ class Driven(_Counting):
         if lifecycle is None:
             return  # cancelled while it waited
         try:
-            value = job.task.run(lifecycle)
+            with running_task(lifecycle):
+                value = job.task.run(lifecycle)
         except BaseException as exc:
             job.fail(exc)
         else:
@@ -172,7 +175,9 @@ class Relayed(_Counting):
         reader = threading.Thread(target=pump, name="custom-relay", daemon=True)
         reader.start()
         try:
-            value = task.run(stand_in)
+            remote = cast("TaskLifeCycle[Any]", stand_in)  # duck-typed, as a remote one may be
+            with running_task(remote):  # on the "remote" side, around run()
+                value = task.run(remote)
         except BaseException as exc:
             outcome: tuple[str, Any] = ("fail", exc)
         else:
@@ -274,6 +279,23 @@ def test_timeout(worker: BackgroundWorker, executor: _Counting, qtbot: QtBot) ->
     with pytest.raises(TaskTimeoutError):
         handler.get_result()
     qtbot.waitUntil(lambda: balanced(executor), timeout=10_000)
+
+
+def _count_up(n: int) -> int:
+    lifecycle = current_lifecycle()
+    for i in range(n):
+        lifecycle.publish(i)
+    return n
+
+
+def test_submitted_functions_find_their_lifecycle(worker: BackgroundWorker, executor: _Counting, qtbot: QtBot) -> None:
+    seen: list[Any] = []
+    results: list[int] = []
+    handler = worker.submit(
+        _count_up, 4, executor=executor, on_progress=seen.extend, on_result=results.append
+    )
+    qtbot.waitUntil(lambda: results == [4], timeout=10_000)
+    assert seen == [0, 1, 2, 3] and handler.status is TaskStatus.DONE
 
 
 class Careless(Executor):

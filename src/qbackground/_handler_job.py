@@ -91,7 +91,8 @@ class HandlerJob(HandlerDelivery[V]):
         ``RUNNING``, the executor's ``on_start()`` was called, and the executor must
         later call exactly one of :meth:`succeed` or :meth:`fail`, then its own
         ``on_stop()`` once the work has really stopped. Pass the lifecycle to
-        ``run()`` when the task runs in this process; a task running elsewhere reports
+        ``run()`` when the task runs in this process (inside
+        :func:`~qbackground.backends.running_task`); a task running elsewhere reports
         through :meth:`replay` instead.
 
         Raises:
@@ -103,7 +104,8 @@ class HandlerJob(HandlerDelivery[V]):
             if lifecycle is None:
                 return  # cancelled while it waited
             try:
-                value = job.task.run(lifecycle)
+                with running_task(lifecycle):  # current_lifecycle() inside run()
+                    value = job.task.run(lifecycle)
             except BaseException as exc:
                 job.fail(exc)
             else:

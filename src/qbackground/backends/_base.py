@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .._current import running
 
 if TYPE_CHECKING:
     from .._lifecycle import TaskLifeCycle
 
-__all__ = ["Executor", "Job"]
+__all__ = ["Executor", "Job", "running_task"]
+
+
+def running_task(lifecycle: TaskLifeCycle[Any]) -> AbstractContextManager[None]:
+    """Inside this block, :func:`~qbackground.current_lifecycle` returns ``lifecycle``.
+
+    An executor that calls ``run()`` itself wraps the call in it, so a function that
+    ``worker.submit()`` runs (or any code ``run()`` calls) finds its lifecycle; the
+    built-in backends and :meth:`Job.run_here` do the same. It holds for the calling
+    thread, or the calling asyncio task, only; a task that runs in another process
+    enters it there, around ``run()``, with the lifecycle it gets there.
+
+    Example::
+
+        lifecycle = job.begin()
+        if lifecycle is not None:
+            with running_task(lifecycle):
+                value = job.task.run(lifecycle)
+    """
+    return running(lifecycle)
 
 
 class Job(Protocol):
@@ -35,7 +57,8 @@ class Job(Protocol):
                 if lifecycle is None:
                     return  # cancelled while it waited
                 try:
-                    value = job.task.run(lifecycle)
+                    with running_task(lifecycle):  # current_lifecycle() inside run()
+                        value = job.task.run(lifecycle)
                 except BaseException as exc:
                     job.fail(exc)
                 else:
