@@ -1,4 +1,5 @@
-"""``run_process()``'s arguments: pickled once, at the call, or refused there by name.
+"""The manager's arguments, checked at the call: callables, and ``run_process()``'s
+arguments, pickled once there or refused by name.
 
 A worker process gets the function and its arguments by pickling. Pickled at the call,
 a lambda, a local function or an unpicklable value fails where it was written, with a
@@ -14,9 +15,26 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["pickle_call"]
+__all__ = ["check_callables", "pickle_call"]
 
 _INSTEAD = "or use run_thread(), which shares memory and needs no pickling"
+
+
+def check_callables(func: object, when_done: object, when_event: object) -> None:
+    """``func``, ``when_done`` and ``when_event`` (when given) are callable, else TypeError.
+
+    Example::
+
+        check_callables(crunch, on_done, None)
+    """
+    if not callable(func):
+        raise TypeError(f"the function to run must be callable, not {type(func).__name__}")
+    if when_done is not None and not callable(when_done):
+        raise TypeError(f"when_done must be callable (it gets the Task), not {type(when_done).__name__}")
+    if when_event is not None and not callable(when_event):
+        raise TypeError(
+            f"when_event must be callable (task, name, data), not {type(when_event).__name__}"
+        )
 
 
 def pickle_call(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:

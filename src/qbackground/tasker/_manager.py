@@ -16,7 +16,7 @@ from .._default import background_worker
 from .._gui_release import GuiThreadFinalized, install as install_gui_release
 from .._handler import BackgroundTaskHandler
 from .._worker import BackgroundWorker
-from ._arguments import pickle_call
+from ._arguments import check_callables, pickle_call
 from ._jobs import CoroutineJob, FunctionJob
 from ._task import Task, WhenDone, WhenEvent
 
@@ -112,7 +112,7 @@ class TaskManager(GuiThreadFinalized, QObject):
 
             task_mgr.run_thread(load, "data.csv", limit=100, key="load")
         """
-        _check_callables(func, when_done, when_event)
+        check_callables(func, when_done, when_event)
         job = FunctionJob(func, args, kwargs)
         return self._submit(job, "thread", key, when_done, when_event)
 
@@ -151,7 +151,7 @@ class TaskManager(GuiThreadFinalized, QObject):
 
             task_mgr.run_process(crunch, 50, key="calculator")
         """
-        _check_callables(func, when_done, when_event)
+        check_callables(func, when_done, when_event)
         payload = pickle_call(func, args, kwargs)  # once, here: a bad argument fails now
         job = FunctionJob(func, (), {}, payload)
         return self._submit(job, "process", key, when_done, when_event)
@@ -188,7 +188,7 @@ class TaskManager(GuiThreadFinalized, QObject):
                 "add_coroutine() takes the async function and its arguments, "
                 "add_coroutine(fetch, url), not a coroutine object: add_coroutine(fetch(url))"
             )
-        _check_callables(coro, when_done, when_event)
+        check_callables(coro, when_done, when_event)
         job = CoroutineJob(coro, args, kwargs)
         return self._submit(job, "asyncio", key, when_done, when_event)
 
@@ -410,17 +410,6 @@ def _execute(
     except Exception as exc:
         return exc.with_traceback(None)
     return handler
-
-
-def _check_callables(func: object, when_done: object, when_event: object) -> None:
-    if not callable(func):
-        raise TypeError(f"the function to run must be callable, not {type(func).__name__}")
-    if when_done is not None and not callable(when_done):
-        raise TypeError(f"when_done must be callable (it gets the Task), not {type(when_done).__name__}")
-    if when_event is not None and not callable(when_event):
-        raise TypeError(
-            f"when_event must be callable (task, name, data), not {type(when_event).__name__}"
-        )
 
 
 def _on_gui_thread() -> bool:
