@@ -104,6 +104,7 @@ class StandIn:
         self.stop = threading.Event()
         self.cancelled = False
         self.urgent = False
+        self.beat = False  # publish() with no changes since the last relay
         self.lock = threading.Lock()  # the task's thread writes, the relay thread takes
 
     def _check(self) -> None:
@@ -114,6 +115,7 @@ class StandIn:
         self._check()
         with self.lock:
             self.items.extend(changes)
+            self.beat = self.beat or not changes
 
     def set_message(self, message: str) -> None:
         with self.lock:
@@ -137,10 +139,10 @@ class StandIn:
         if self.stop.wait(seconds):
             self._check()
 
-    def take(self) -> tuple[list[Any], list[tuple[str, Any]], str | None, bool]:
+    def take(self) -> tuple[list[Any], list[tuple[str, Any]], str | None, bool, bool]:
         with self.lock:
-            report = (self.items, self.events, self.message, self.urgent)
-            self.items, self.events, self.message, self.urgent = [], [], None, False
+            report = (self.items, self.events, self.message, self.urgent, self.beat)
+            self.items, self.events, self.message, self.urgent, self.beat = [], [], None, False, False
         return report
 
 
@@ -193,9 +195,9 @@ class Relayed(_Counting):
         self.on_stop()
 
     def _relay(self, job: Job, stand_in: StandIn) -> None:
-        items, events, message, urgent = stand_in.take()
-        if items or events or message is not None or urgent:
-            job.replay(items, events, message, flush=urgent)
+        items, events, message, urgent, beat = stand_in.take()
+        if items or events or message is not None or urgent or beat:
+            job.replay(items, events, message, flush=urgent, heartbeat=beat)
 
 
 EXECUTORS = [Driven, Relayed]
@@ -279,6 +281,19 @@ def test_timeout(worker: BackgroundWorker, executor: _Counting, qtbot: QtBot) ->
     with pytest.raises(TaskTimeoutError):
         handler.get_result()
     qtbot.waitUntil(lambda: balanced(executor), timeout=10_000)
+
+
+def _beat_once() -> str:
+    current_lifecycle().publish()  # a heartbeat: "still alive", no new items
+    return "beat"
+
+
+def test_a_heartbeat_reaches_progress(worker: BackgroundWorker, executor: _Counting, qtbot: QtBot) -> None:
+    seen: list[list[Any]] = []
+    results: list[str] = []
+    worker.submit(_beat_once, executor=executor, on_progress=lambda items: seen.append(list(items)), on_result=results.append)
+    qtbot.waitUntil(lambda: results == ["beat"], timeout=10_000)
+    assert seen == [[]]
 
 
 def _count_up(n: int) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._errors import TaskStateError
 from ._handler_delivery import HandlerDelivery
+from ._lifecycle import HEARTBEAT
 from ._current import running
 from ._local import LocalLifeCycle
 from ._status import TaskStatus
@@ -127,6 +128,7 @@ class HandlerJob(HandlerDelivery[V]):
         fraction: float | None = None,
         *,
         flush: bool = False,
+        heartbeat: bool = False,
     ) -> None:
         """Executor side: replay what a task running elsewhere reported (any thread,
         after :meth:`begin`).
@@ -135,8 +137,10 @@ class HandlerJob(HandlerDelivery[V]):
         ``send_event(name, data)`` pairs; ``message`` and ``fraction`` (0..1) its latest
         text and overall progress, None when unchanged. They reach ``progress()`` and
         the other callbacks on the GUI thread, coalesced as local reports are;
-        ``flush=True`` delivers at once, as the task's ``flush()`` does. Reports after
-        the job was cancelled or interrupted are dropped.
+        ``flush=True`` delivers at once, as the task's ``flush()`` does;
+        ``heartbeat=True`` relays a ``publish()`` with no changes (``progress([])`` is
+        then called once, even if ``items`` is empty). Reports after the job was
+        cancelled or interrupted are dropped.
 
         Raises:
             TaskStateError: called before :meth:`begin`.
@@ -149,6 +153,8 @@ class HandlerJob(HandlerDelivery[V]):
         lifecycle = self._lifecycle
         if lifecycle is None:
             raise TaskStateError("replay() before begin(): a job reports only while it runs")
+        if heartbeat and not items:
+            items = [HEARTBEAT]  # the channel turns it into one progress([])
         lifecycle.feed(
             items if type(items) is list else list(items),
             events if type(events) is list else list(events),

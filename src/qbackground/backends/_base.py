@@ -132,10 +132,12 @@ class Job(Protocol):
         fraction: float | None = None,
         *,
         flush: bool = False,
+        heartbeat: bool = False,
     ) -> None:
         """Replay reports of a task that runs elsewhere: published ``items``,
         ``(name, data)`` events, the latest message and fraction (None: unchanged);
-        ``flush=True`` delivers at once.
+        ``flush=True`` delivers at once; ``heartbeat=True`` relays a ``publish()``
+        with no changes (one ``progress([])``).
 
         Raises:
             TaskStateError: called before :meth:`begin`.
