@@ -6,7 +6,7 @@ import math
 import sys
 from time import monotonic
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
 
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["TaskWait", "WaitTaskTimeout", "wait_task"]
 
 _POLL_MS = 10
-
-Target = Union[BackgroundTaskHandler[Any], TaskBase[Any, Any], "Task[Any]"]
-"""What ``wait_task`` waits for: a handler, a task, or a ``qbackground.tasker.Task``."""
 
 
 class WaitTaskTimeout(TimeoutError):
@@ -93,7 +90,9 @@ class TaskWait:
         assert waited.status is TaskStatus.DONE
     """
 
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(
+        self, target: BackgroundTaskHandler[Any] | TaskBase[Any, Any] | Task[Any], timeout: float
+    ) -> None:
         self.timeout = timeout
         """Seconds to wait for the terminal callbacks."""
         self.handlers: list[BackgroundTaskHandler[Any]] = []
@@ -306,7 +305,7 @@ class TaskWait:
 
 
 def wait_task(
-    target: Target,
+    target: BackgroundTaskHandler[Any] | TaskBase[Any, Any] | Task[Any],
     timeout: float = 5.0,
     *,
     now: bool | None = None,
