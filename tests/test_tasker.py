@@ -338,11 +338,6 @@ def test_tasks_updated_never_comes_twice_within_a_frame(manager: TaskManager, qt
     assert min(gaps) >= 0.014, sorted(gaps)[:5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the core: BackgroundWorker must let the tasker publish a pending "
-    "tasks_changed before when_done (see the tasker report for issue 11)",
-)
 def test_a_status_widget_next_to_the_manager_is_current_inside_when_done(
     manager: TaskManager, qtbot: QtBot
 ) -> None:
@@ -590,10 +585,9 @@ def test_a_manager_whose_tasks_ended_is_freed_by_reference_counting(
         mgr = TaskManager(manager.worker)
         mgr.tasks_updated.connect(lambda sender, tasks, progress: None)
         done = _three_ended_tasks(mgr, kind, qtbot)
-        # A failed task's handler is kept for the collector by its exception's traceback
-        # (the frames of the core that ran it, and the function's own context argument,
-        # refer back to the handler): the core's to break, not the tasker's.
-        handlers = [weakref.ref(t.handler) for t in done if t.get_status() != "failed"]
+        # A failed task's handler too: its exception's traceback keeps the frames that
+        # ran it, and none of them may refer back to the handler.
+        handlers = [weakref.ref(t.handler) for t in done]
         tasks = [weakref.ref(t) for t in done]
         ref = weakref.ref(mgr)
         del mgr

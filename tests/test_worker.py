@@ -565,3 +565,19 @@ def test_a_shut_down_worker_freed_by_a_pool_thread_leaves_qt_intact() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "survived" in result.stdout
     assert "Timers cannot be stopped" not in result.stderr
+
+
+def test_flush_tasks_changed_emits_a_pending_change_at_once(qtbot: QtBot, worker: BackgroundWorker) -> None:
+    emitted: list[int] = []
+    worker.tasks_changed.connect(lambda: emitted.append(len(worker.active_handlers())))
+    worker.flush_tasks_changed()
+    assert emitted == []  # nothing pending: nothing emitted
+    task = Gate()
+    handler = worker.handle(task)
+    handler.execute()
+    worker.flush_tasks_changed()  # the start is pending for the next frame: now instead
+    assert emitted == [1]
+    worker.flush_tasks_changed()
+    assert emitted == [1]  # once per change
+    task.release.set()
+    qtbot.waitUntil(lambda: handler.status is TaskStatus.DONE, timeout=5000)

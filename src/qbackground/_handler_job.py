@@ -66,23 +66,20 @@ class HandlerJob(HandlerDelivery[V]):
         lifecycle = self._begin()
         if lifecycle is None:
             return
+        executor = self._executor
         try:
-            profiler = lifecycle._profiler
-            if profiler is not None:
-                sys.setprofile(profiler)
-            try:
-                # In-process executors refuse AsyncBackgroundTask in check_task().
-                with running(lifecycle):  # current_lifecycle() inside run()
-                    value = cast("BackgroundTask[Any, V]", self._task).run(lifecycle)
-            finally:
-                if profiler is not None:
-                    sys.setprofile(None)
-        except BaseException as exc:  # every failure must reach handle_exception
-            self._fail(exc)
-        else:
-            self._succeed(value)
+            # In-process executors refuse AsyncBackgroundTask in check_task().
+            ok, outcome = _run_task(cast("BackgroundTask[Any, V]", self._task), lifecycle)
+            if ok:
+                self._succeed(outcome)
+            else:
+                self._fail(outcome)
         finally:
-            self._executor.on_stop()
+            # A failure's traceback keeps _run_task's frame, and through it this one
+            # (its caller): that frame must not keep the handler, which keeps the
+            # exception (a cycle only the garbage collector could free).
+            del self, lifecycle
+            executor.on_stop()
 
     def begin(self) -> TaskLifeCycle[Any] | None:
         """Executor side: the job starts now; its lifecycle, or None if it will not run.
@@ -269,3 +266,22 @@ class HandlerJob(HandlerDelivery[V]):
             self._worker._dispatcher.post(self._deliver)
         if watchers:
             self._post_stopped(watchers)
+
+
+def _run_task(task: BackgroundTask[Any, Any], lifecycle: LocalLifeCycle[Any]) -> tuple[bool, Any]:
+    """``(True, value)`` or ``(False, exception)`` of ``task.run(lifecycle)``.
+
+    A function of its own, so that the frame a failure's traceback keeps (the one that
+    caught it) refers to the task and its lifecycle only, never to the handler.
+    """
+    profiler = lifecycle._profiler
+    if profiler is not None:
+        sys.setprofile(profiler)
+    try:
+        with running(lifecycle):  # current_lifecycle() inside run()
+            return True, task.run(lifecycle)
+    except BaseException as exc:  # every failure must reach handle_exception
+        return False, exc
+    finally:
+        if profiler is not None:
+            sys.setprofile(None)

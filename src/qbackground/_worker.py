@@ -487,6 +487,24 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         """
         return list(self._alive)
 
+    def flush_tasks_changed(self) -> None:
+        """Emit a pending :attr:`tasks_changed` now instead of at the next frame (GUI thread).
+
+        ``tasks_changed`` is coalesced to once a frame; code about to act on "the task
+        is over" (a ``when_done``-style callback) calls this first, so every view that
+        follows the signal, such as ``TaskStatusWidget``, is current by then. Nothing
+        happens when no change is pending.
+
+        Example::
+
+            def on_export_finished():
+                worker.flush_tasks_changed()   # the status bar no longer lists the export
+                QMessageBox.information(window, "Export", "Done")
+        """
+        if self._activity_due:
+            self._activity_timer.stop()
+            self._emit_tasks_changed()
+
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Interrupt every task silently (status ``INTERRUPTED``) and stop the threads.
 

@@ -175,6 +175,9 @@ class AsyncioExecutor(Executor):
         finally:
             self._tasks.pop(job, None)
             self.on_stop()
+            # A failure's traceback keeps this frame: it must not keep the job (the
+            # handler, which keeps the exception) in a cycle only the collector frees.
+            del job, lifecycle
 
     def _cancel(self, job: Job) -> None:
         task = self._tasks.get(job)

@@ -378,6 +378,9 @@ class TaskManager(GuiThreadFinalized, QObject):
         if finishing:
             self._finishing = []
             _FINISHING.discard(self)
+        if finishing:
+            # The worker's own views (TaskStatusWidget) must be current in when_done too.
+            self.worker.flush_tasks_changed()
         self.tasks_updated.emit(self, self.tasks, self.get_overall_progress())
         for task in finishing:
             when_done = task._when_done
