@@ -22,6 +22,8 @@ def smoke(page: DownloadsPage, ctx: SmokeContext) -> SmokeScript:
 def _finish(page: DownloadsPage, ctx: SmokeContext) -> SmokeScript:
     count = page.smoke_count
     ctx.check(page.is_idle(), "the page starts idle (Start enabled, Cancel all disabled)")
+    yield ctx.pause(0.05, "the page is laid out")
+    columns = [page.table.columnWidth(column) for column in range(page.table.columnCount())]
     page.count_spin.setValue(count)
     ctx.check(
         bool(page.record.plans) or page.overall_bar.text() == f"0 of {count} downloads done",
@@ -35,6 +37,12 @@ def _finish(page: DownloadsPage, ctx: SmokeContext) -> SmokeScript:
         f"{len(page.handlers)} handlers",
     )
     yield ctx.wait_until(page.is_idle, "every download ended", timeout=15)
+    yield ctx.pause(0.05, "the page is laid out again")
+    ctx.check(
+        [page.table.columnWidth(column) for column in range(page.table.columnCount())] == columns,
+        "the table's columns kept their width as the statuses and sizes arrived",
+        f"{columns} → {[page.table.columnWidth(column) for column in range(page.table.columnCount())]}",
+    )
     record = page.record
     ctx.check(
         record.terminal == [["done"]] * count,

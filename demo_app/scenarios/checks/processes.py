@@ -25,6 +25,8 @@ def smoke(page: ProcessesPage, ctx: SmokeContext) -> SmokeScript:
 
 def _compare(page: ProcessesPage, ctx: SmokeContext) -> SmokeScript:
     ctx.check(page.is_idle(), "the page starts idle (Run enabled, Cancel disabled)")
+    yield ctx.pause(0.05, "the page is laid out")
+    widths = [bar.width() for bar in page.bars]
     page.limit_spin.setValue(page.smoke_limit)
     page.compare_button.click()
     ctx.check(
@@ -32,6 +34,12 @@ def _compare(page: ProcessesPage, ctx: SmokeContext) -> SmokeScript:
         "while running, the Run buttons are disabled and Cancel enabled",
     )
     yield ctx.wait_until(page.is_idle, "both runs finished", timeout=20)
+    yield ctx.pause(0.05, "the page is laid out again")
+    ctx.check(
+        [bar.width() for bar in page.bars] == widths,
+        "the progress bars kept their width when the results arrived",
+        f"{widths} → {[bar.width() for bar in page.bars]}",
+    )
     expected = count_primes_sieve(page.smoke_limit)
     for backend, label in _BACKEND_LABELS.items():
         run = page.results.get(backend)

@@ -38,6 +38,8 @@ def smoke(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
 
 def _all(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
     first = len(page.updates)
+    yield ctx.pause(0.05, "the page is laid out")
+    columns = [page.table.columnWidth(column) for column in range(page.table.columnCount())]
     page.start_all()
     batch = list(page.records.values())[-3:]
     section = page.log.toPlainText().split("\n\n")[-1].splitlines()
@@ -59,6 +61,12 @@ def _all(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
         return page.is_idle()
 
     yield ctx.wait_until(finished, "the three tasks finished", timeout=20)
+    yield ctx.pause(0.05, "the page is laid out again")
+    ctx.check(
+        [page.table.columnWidth(column) for column in range(page.table.columnCount())] == columns,
+        "the table's columns kept their width as the tasks' statuses changed",
+        f"{columns} → {[page.table.columnWidth(column) for column in range(page.table.columnCount())]}",
+    )
     by_key = {record.task.key: record for record in batch}
     ctx.check(
         all(record.done_calls == ["completed"] for record in batch),

@@ -17,6 +17,8 @@ __all__ = ["smoke"]
 def smoke(page: TimeoutsPage, ctx: SmokeContext) -> SmokeScript:
     """Run all three with a short timeout and check each ending."""
     yield ctx.wait_until(page.is_idle, "the page is idle")
+    yield ctx.pause(0.05, "the page is laid out")
+    widths = [row.bar.width() for row in page.rows.values()]
     page.timeout_spin.setValue(page.smoke_timeout)
     for key, seconds in page.smoke_work.items():
         page.rows[key].work_spin.setValue(seconds)
@@ -28,6 +30,11 @@ def smoke(page: TimeoutsPage, ctx: SmokeContext) -> SmokeScript:
     )
     yield ctx.wait_until(page.is_idle, "every task ended and its run() returned", timeout=10)
     yield ctx.pause(0.2, "late callbacks had time to arrive")
+    ctx.check(
+        [row.bar.width() for row in page.rows.values()] == widths,
+        "the progress bars kept their width when the outcomes arrived",
+        f"{widths} → {[row.bar.width() for row in page.rows.values()]}",
+    )
     limit = f"{page.lateness_limit * 1000:.0f} ms"
     lateness: list[str] = []
     for case in (HANDLED, UNHANDLED):
