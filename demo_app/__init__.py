@@ -6,7 +6,10 @@ window while a task runs. See :mod:`demo_app.cli` for every option.
 
 Adding a scenario: subclass :class:`~demo_app.scenarios.Scenario` (or
 :class:`~demo_app.scenarios.TaskPage` for a task with the usual controls), implement
-``smoke()``, and add the class to :data:`demo_app.scenarios.SCENARIOS`.
+``smoke()``, and add the class to :data:`demo_app.scenarios.SCENARIOS`. A page with a
+long smoke test keeps it in :mod:`demo_app.scenarios.checks`, and builds its widgets
+from the shared ones in :mod:`demo_app.scenarios.widgets` (a log that follows its last
+line and keeps the run's clock, fixed-size live labels, outcome colours).
 """
 
 from .app import main
