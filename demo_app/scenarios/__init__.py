@@ -11,6 +11,7 @@ from .flood import FloodPage
 from .owner import OwnerPage
 from .processes import PairRun, ProcessesPage
 from .strict import StrictPage
+from .submit_page import SubmitPage
 from .task_page import RunRecord, TaskPage
 from .tasker_page import TaskerPage
 from .thread_task import ThreadTaskPage
@@ -30,11 +31,12 @@ __all__ = [
     "RunRecord",
     "Scenario",
     "StrictPage",
+    "SubmitPage",
     "TaskPage",
     "TaskerPage",
     "ThreadTaskPage",
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
 """Every page of the demo window, in order. Add new scenarios here."""
