@@ -202,6 +202,27 @@ class TaskLifeCycle(ABC, Generic[T]):
             lifecycle.send_event("preview", thumbnail_bytes)
         """
 
+    def shared_array(self, shape: Any, dtype: Any = "float64") -> Any:
+        """A zero-filled NumPy array for ``run()`` to fill, then return or publish.
+
+        On the ``"process"`` backend it lives in shared memory: returning or publishing
+        it sends only its name, and the GUI thread gets a view of the same memory (no
+        copy at all). Elsewhere it is an ordinary array. Needs NumPy
+        (``pip install 'qbackground[numpy]'``).
+
+        Example::
+
+            def run(self, lifecycle):
+                image = lifecycle.shared_array((2048, 2048), "uint8")
+                image[:] = 255
+                return image  # done() gets a view of the same memory
+        """
+        try:
+            import numpy
+        except ImportError:
+            raise ImportError("shared_array() needs NumPy: pip install 'qbackground[numpy]'") from None
+        return numpy.zeros(shape, dtype)
+
     @abstractmethod
     def flush(self) -> None:
         """Deliver pending progress, messages and events now, not at the next frame.
@@ -260,6 +281,9 @@ class _SubLifeCycle(TaskLifeCycle[T]):
 
     def set_message(self, message: str) -> None:
         self._parent.set_message(message)
+
+    def shared_array(self, shape: Any, dtype: Any = "float64") -> Any:
+        return self._parent.shared_array(shape, dtype)
 
     def send_event(self, name: str, data: Any = None) -> None:
         self._parent.send_event(name, data)

@@ -90,6 +90,10 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             ``os.cpu_count()``; started on its first task).
         process_grace: seconds a cancelled or timed-out process task may take to stop
             by itself before its process is killed and replaced (default 2 s).
+        shared_memory_threshold: buffers of this many bytes or more (NumPy arrays,
+            ``bytearray``, ``memoryview``) travel to and from worker processes through
+            shared memory instead of a pipe (default 1 MiB,
+            ``QBACKGROUND_SHARED_MEMORY_THRESHOLD``).
         asyncio_loop: the event loop of the ``"asyncio"`` executor: ``"auto"`` (the
             default: uvloop when installed, else the standard library's), ``"asyncio"``
             or ``"uvloop"`` (``QBACKGROUND_ASYNCIO_LOOP``).
@@ -136,6 +140,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         processes: int | None = None,
         process_grace: float | None = None,
         asyncio_loop: str | None = None,
+        shared_memory_threshold: int | None = None,
         parent: QObject | None = None,
     ) -> None:
         app = QCoreApplication.instance()
@@ -173,6 +178,9 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         self._processes = ProcessExecutor(
             resolve_count(processes, "QBACKGROUND_PROCESSES", None, minimum=1),
             grace=resolve_seconds(process_grace, "QBACKGROUND_PROCESS_GRACE", 2.0),
+            shared_memory_threshold=resolve_count(
+                shared_memory_threshold, "QBACKGROUND_SHARED_MEMORY_THRESHOLD", 1 << 20, minimum=1
+            ),
         )
         # The executors this worker owns (and shuts down); user-made Executor objects
         # passed to handle() are their creator's to shut down.

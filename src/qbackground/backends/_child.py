@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import queue
+import re
 import signal
 import threading
 import traceback
@@ -30,6 +31,7 @@ from .._buffered import BufferedLifeCycle
 from .._current import running
 from .._errors import QBackgroundError
 from .._lifecycle import HEARTBEAT
+from . import _sending, _shm
 
 __all__ = ["ChildLifeCycle", "RemoteTraceback", "main"]
 
@@ -56,11 +58,18 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
     (``take_report()``) when it is set.
     """
 
-    __slots__ = ("job_id", "_kick", "_urgent", "_beat")
+    __slots__ = ("job_id", "_kick", "_urgent", "_beat", "arrays")
 
-    def __init__(self, job_id: int, params: Mapping[str, Any], kick: threading.Event) -> None:
+    def __init__(
+        self,
+        job_id: int,
+        params: Mapping[str, Any],
+        kick: threading.Event,
+        arrays: _sending.SharedArrays | None = None,
+    ) -> None:
         super().__init__(params)
         self.job_id = job_id
+        self.arrays = arrays  # None: shared_array() makes plain arrays (Dask)
         self._kick = kick
         self._wakeup = threading.Event()  # the reader thread may interrupt any time
         self._urgent = False  # flush() asked for a batch now
@@ -76,6 +85,11 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
             self._beat = True  # a heartbeat: sent as [HEARTBEAT] if no item comes with it
         if not self._scheduled:
             self._schedule()
+
+    def shared_array(self, shape: Any, dtype: Any = "float64") -> Any:
+        if self.arrays is None:
+            return super().shared_array(shape, dtype)
+        return self.arrays.allocate(shape, dtype)
 
     def _schedule(self) -> None:
         self._scheduled = True
@@ -107,12 +121,16 @@ class ChildLifeCycle(BufferedLifeCycle[Any]):
 
 
 class _Child:
-    def __init__(self, conn: Connection, flush_interval: float) -> None:
+    def __init__(
+        self, conn: Connection, flush_interval: float, prefix: str, threshold: int | None
+    ) -> None:
         self.conn = conn
         self.flush_interval = flush_interval
+        self.namer = _shm.Namer(prefix)  # segments this process creates
+        self.threshold = threshold
         self.send_lock = threading.Lock()
         self.kick = threading.Event()
-        self.jobs: queue.SimpleQueue[tuple[ChildLifeCycle, bytes] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[ChildLifeCycle, Any] | None] = queue.SimpleQueue()
         # Lifecycles received and not yet finished, so a cancel that overtakes the start
         # of run() still lands.
         self.pending: dict[int, ChildLifeCycle] = {}
@@ -137,8 +155,13 @@ class _Child:
                 os._exit(0)  # the GUI process is gone: nobody wants our results
             kind = message[0]
             if kind == "run":
-                _, job_id, payload, params = message
-                lifecycle = ChildLifeCycle(job_id, params, self.kick)
+                _, job_id, payload, params_envelope = message
+                try:
+                    params = _sending.decode(params_envelope)
+                except BaseException as exc:  # the values' classes are not importable here
+                    params, payload = {}, exc
+                arrays = _sending.SharedArrays(_shm.Namer(self.namer.next() + "a"))
+                lifecycle = ChildLifeCycle(job_id, params, self.kick, arrays)
                 self.pending[job_id] = lifecycle
                 self.jobs.put((lifecycle, payload))
             elif kind == "cancel":
@@ -163,25 +186,41 @@ class _Child:
                 if lifecycle is not None:
                     self._send_report(lifecycle)
 
+    def _encode(self, value: Any, label: str, arrays: _sending.SharedArrays | None) -> Any:
+        return _sending.encode(
+            value,
+            label=label,
+            where="the GUI process",
+            threshold=self.threshold,
+            namer=self.namer,
+            arrays=arrays,
+        )
+
     def _send_report(self, lifecycle: ChildLifeCycle) -> None:
         report = lifecycle.take_report()
         if report is None:
             return
         try:
-            self.conn.send(report)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            envelope = self._encode(report[2:], "progress", lifecycle.arrays)
+        except _sending.Unsendable as exc:
+            text = re.sub(r"^progress\[0\]\[(\d+)\]", r"published item \1", str(exc))
+            text = re.sub(r"^progress\[1\]\[(\d+)\]\[1\]", r"the data of event \1", text)
             lifecycle.break_with(
                 QBackgroundError(
                     "a progress item, event or message of the task could not be pickled to "
-                    f"send it to the GUI process: {exc}"
+                    f"send it to the GUI process: {text}"
                 )
             )
+            return
+        self.conn.send(("report", report[1], envelope))
 
-    def _run(self, lifecycle: ChildLifeCycle, payload: bytes) -> None:
+    def _run(self, lifecycle: ChildLifeCycle, payload: Any) -> None:
         job_id = lifecycle.job_id
         outcome: tuple[Any, ...]
         try:
-            task = pickle.loads(payload)
+            if isinstance(payload, BaseException):
+                raise payload
+            task, payload = _sending.decode(payload), None
         except BaseException as exc:  # the class is not importable here
             outcome = _error(
                 job_id,
@@ -207,19 +246,20 @@ class _Child:
             self.current = None
             self.pending.pop(job_id, None)
             self._send_report(lifecycle)
+            done = outcome[0] == "done"
             try:
-                self.conn.send(outcome)
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                what = "result" if outcome[0] == "done" else "exception"
-                self.conn.send(
-                    _error(
-                        job_id,
-                        QBackgroundError(
-                            f"the task's {what} could not be pickled to send it to the GUI "
-                            f"process: {exc}"
-                        ),
-                    )
+                body = outcome[2] if done else outcome[2:]
+                envelope = self._encode(body, "result" if done else "exception", lifecycle.arrays)
+            except _sending.Unsendable as exc:
+                what = "result" if done else "exception"
+                failure = QBackgroundError(
+                    f"the task's {what} could not be pickled to send it to the GUI process: {exc}"
                 )
+                outcome = _error(job_id, failure)
+                envelope = self._encode(outcome[2:], "exception", None)
+            self.conn.send((outcome[0], job_id, envelope))
+            if lifecycle.arrays is not None:
+                lifecycle.arrays.release()  # the shared arrays never sent
 
 
 def error_message(job_id: int, exc: BaseException) -> tuple[Any, ...]:
@@ -236,7 +276,9 @@ def _error(job_id: int, exc: BaseException) -> tuple[Any, ...]:
     return ("error", job_id, exc, text)
 
 
-def main(conn: Connection, flush_interval: float) -> None:
-    """Entry point of a worker process."""
+def main(
+    conn: Connection, flush_interval: float, prefix: str = "", threshold: int | None = None
+) -> None:
+    """Entry point of a worker process (``prefix`` names the segments it creates)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the GUI process's business
-    _Child(conn, flush_interval).serve()
+    _Child(conn, flush_interval, prefix, threshold).serve()

@@ -21,8 +21,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import pickle
-import signal
 import threading
 from collections import deque
 from multiprocessing.connection import Connection, wait
@@ -32,28 +30,15 @@ from typing import Any
 
 from .._async import AsyncBackgroundTask
 from .._errors import ProcessCrashedError, QBackgroundError, TaskStateError
-from . import _child
+from . import _child, _sending, _shm
 from ._base import Executor, Job
+from ._process_worker import Worker as _Worker
+from ._process_worker import describe_exit as _describe
 
 __all__ = ["ProcessExecutor"]
 
 _ids = itertools.count(1)
-
-
-class _Worker:
-    """One worker process and what it is doing."""
-
-    __slots__ = ("process", "conn", "job", "job_id", "kill_at", "retiring", "ready", "ready_by")
-
-    def __init__(self, process: BaseProcess, conn: Connection, ready_by: float) -> None:
-        self.process = process
-        self.conn = conn
-        self.job: Job | None = None  # the job whose run() this process executes
-        self.job_id = 0
-        self.kill_at: float | None = None  # grace deadline after a cancel
-        self.retiring = False  # asked to stop (shutdown)
-        self.ready = False  # the process said hello: it imported us and serves
-        self.ready_by = ready_by  # ...or it is killed at this time
+_executors = itertools.count(1)
 
 
 class ProcessExecutor(Executor):
@@ -75,6 +60,9 @@ class ProcessExecutor(Executor):
             its process is killed and replaced.
         flush_interval: how often a worker sends batched progress (seconds).
         start_method: ``"spawn"`` (default) or ``"forkserver"``; ``"fork"`` is refused.
+        shared_memory_threshold: buffers of this many bytes or more (NumPy arrays,
+            ``bytearray``, ``memoryview``, ``PickleBuffer``) travel through shared memory
+            in both directions instead of the pipe (default 1 MiB; None: never).
         startup_timeout: seconds a new worker process has to start serving. One that
             does not (typically: the application script lacks its
             ``if __name__ == "__main__":`` guard, so the worker re-runs the GUI) is
@@ -92,6 +80,7 @@ class ProcessExecutor(Executor):
         flush_interval: float = 0.01,
         start_method: str = "spawn",
         startup_timeout: float = 30.0,
+        shared_memory_threshold: int | None = 1 << 20,
     ) -> None:
         if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
             raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
@@ -106,6 +95,19 @@ class ProcessExecutor(Executor):
         self.grace = float(grace)
         self.flush_interval = float(flush_interval)
         self.startup_timeout = float(startup_timeout)
+        if shared_memory_threshold is not None and (
+            isinstance(shared_memory_threshold, bool)
+            or not isinstance(shared_memory_threshold, int)
+            or shared_memory_threshold < 1
+        ):
+            raise ValueError(
+                "shared_memory_threshold must be a positive number of bytes or None, got "
+                f"{shared_memory_threshold!r}"
+            )
+        self.shared_memory_threshold = shared_memory_threshold
+        # Names of the segments of this executor's workers (see _shm: swept on a death,
+        # at shutdown and at exit).
+        self._segment_prefix = f"{_shm.process_prefix()}{next(_executors)}w"
         self._context: Any = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
         self._commands: deque[tuple[str, Any]] = deque()
@@ -183,9 +185,10 @@ class ProcessExecutor(Executor):
 
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._context.Pipe(duplex=True)
+        prefix = f"{self._segment_prefix}{self._started + 1}_"
         process = self._context.Process(
             target=_child.main,
-            args=(child_conn, self.flush_interval),
+            args=(child_conn, self.flush_interval, prefix + "c", self.shared_memory_threshold),
             name=f"qbackground-process-{len(self._workers) + 1}",
             daemon=True,
         )
@@ -194,7 +197,7 @@ class ProcessExecutor(Executor):
         finally:
             child_conn.close()
         self._started += 1
-        return _Worker(process, parent_conn, monotonic() + self.startup_timeout)
+        return _Worker(process, parent_conn, monotonic() + self.startup_timeout, prefix)
 
     def _top_up(self) -> QBackgroundError | None:
         """Start workers up to ``max_workers``; the error if none could be started."""
@@ -239,7 +242,9 @@ class ProcessExecutor(Executor):
                 if worker.process.is_alive():
                     worker.process.kill()
                 worker.process.join(1.0)
+                worker.segments.clear()
             self._workers.clear()
+            _shm.sweep(self._segment_prefix)  # what a killed worker left behind
 
     def _serve(self) -> None:
         while True:
@@ -306,23 +311,37 @@ class ProcessExecutor(Executor):
                 if job.begin() is None:
                     continue  # cancelled while waiting: the handler released the slot
                 try:
-                    payload = pickle.dumps(job.task)
-                except Exception as exc:
-                    job.fail(
-                        QBackgroundError(
-                            f"{type(job.task).__name__} could not be pickled to send it to a "
-                            f"worker process ({type(exc).__name__}: {exc}); keep widgets, locks "
-                            "and open files out of the task's attributes, and define the class "
-                            "at module level"
-                        )
-                    )
+                    envelopes = self._encode_run(worker, job)
+                except _sending.Unsendable as exc:
+                    job.fail(QBackgroundError(str(exc)))
                     self.on_stop()
                     continue
                 worker.job = job
                 worker.job_id = next(_ids)
                 worker.kill_at = None
-                self._send(worker, ("run", worker.job_id, payload, dict(job.params)))
+                self._send(worker, ("run", worker.job_id, *envelopes))
                 break
+
+    def _encode_run(self, worker: _Worker, job: Job) -> list[_sending.Envelope]:
+        """The task and its params, pickled for ``worker`` (big buffers in shared memory)."""
+        envelopes: list[_sending.Envelope] = []
+        try:
+            for label, part in (("task", job.task), ("get_params()", dict(job.params))):
+                envelopes.append(
+                    _sending.encode(
+                        part,
+                        label=label,
+                        where="a worker process",
+                        threshold=self.shared_memory_threshold,
+                        namer=worker.namer,
+                    )
+                )
+        except BaseException:
+            for envelope in envelopes:
+                for name, _, _ in envelope.segments:
+                    _shm.unlink(name)
+            raise
+        return envelopes
 
     def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
         try:
@@ -343,19 +362,31 @@ class ProcessExecutor(Executor):
             return
         kind, job_id = message[0], message[1]
         job = worker.job
-        if job is None or job_id != worker.job_id:
+        current = job is not None and job_id == worker.job_id
+        try:  # always: mapping a segment is what frees its name
+            body = _sending.decode(message[2], worker.segments if current else None)
+        except Exception as exc:
+            body = exc
+        if job is None or not current:
             return  # a stale message from a job already settled
-        if kind == "report":
-            _, _, items, events, text, fraction, urgent = message
+        if isinstance(body, Exception):
+            job.fail(
+                QBackgroundError(
+                    f"a message of {type(job.task).__name__} from its worker process could not "
+                    f"be unpickled in the GUI process ({type(body).__name__}: {body})"
+                )
+            )
+        elif kind == "report":
+            items, events, text, fraction, urgent = body
             job.replay(items, events, text, fraction, flush=urgent)
             return
-        if kind == "done":
-            job.succeed(message[2])
+        elif kind == "done":
+            job.succeed(body)
         else:
-            exc, text = message[2], message[3]
-            if exc.__cause__ is None:
-                exc.__cause__ = _child.RemoteTraceback(text)
-            job.fail(exc)
+            error, text = body
+            if error.__cause__ is None:
+                error.__cause__ = _child.RemoteTraceback(text)
+            job.fail(error)
         self._release(worker)
         if worker.retiring:
             self._send(worker, ("stop",))
@@ -364,6 +395,7 @@ class ProcessExecutor(Executor):
         job = worker.job
         worker.job = None
         worker.kill_at = None
+        worker.segments.clear()  # the objects built on them keep their mappings alive
         if job is not None:
             self.on_stop()
 
@@ -381,6 +413,7 @@ class ProcessExecutor(Executor):
             self._release(worker)
         worker.conn.close()
         self._workers.remove(worker)
+        _shm.sweep(worker.prefix)  # segments it made, or was sent, and never mapped
         if not (self._stopping or worker.retiring):
             error = self._top_up()  # replace it
             if error is not None:
@@ -423,16 +456,4 @@ class ProcessExecutor(Executor):
             for worker in self._workers:
                 if worker.process.is_alive():
                     worker.process.kill()
-
-
-def _describe(code: int | None) -> str:
-    if code is None:
-        return "stopped responding"
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
-
 

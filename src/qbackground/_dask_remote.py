@@ -1,0 +1,112 @@
+"""The Dask-worker side of :class:`qbackground.dask.DaskExecutor`: runs one task there.
+
+The task arrives pickled by :mod:`qbackground.backends._sending` (its QObjects left in
+the GUI process, placeholders here); reports go back batched through one
+``distributed.Queue``, followed by an end marker.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import distributed as _distributed
+
+from ._current import running
+from ._errors import QBackgroundError
+from .backends._child import ChildLifeCycle
+from .backends._sending import Envelope, decode
+
+__all__ = ["STOP", "run_remote"]
+
+Event: Any = _distributed.Event
+Queue: Any = _distributed.Queue
+
+STOP = b"qbackground-stop"
+"""Put on the report queue by the GUI process to end its reader thread."""
+
+def run_remote(
+    payload: bytes,
+    params: Mapping[str, Any],
+    job_id: int,
+    queue_name: str,
+    event_name: str,
+    flush_interval: float,
+) -> Any:
+    """Runs on a Dask worker: the task, a flusher and a cancel watcher."""
+    task = decode(Envelope(payload, ()))
+    channel = Queue(queue_name)
+    cancel = Event(event_name)
+    kick = threading.Event()
+    lifecycle = ChildLifeCycle(job_id, params, kick)
+    finished = threading.Event()
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        channel.put(pickle.dumps(message))
+
+    def send_report() -> None:
+        with send_lock:
+            report = lifecycle.take_report()
+            if report is None:
+                return
+            try:
+                data = pickle.dumps(report)
+            except Exception as exc:
+                lifecycle.break_with(
+                    QBackgroundError(
+                        f"a progress item, event or message of the task could not be pickled: {exc}"
+                    )
+                )
+                return
+            channel.put(data)
+
+    def flush_loop() -> None:
+        while not finished.is_set():
+            kick.wait()
+            kick.clear()
+            if finished.is_set():
+                return
+            if not lifecycle._urgent:
+                finished.wait(flush_interval)
+            send_report()
+
+    def watch_cancel() -> None:
+        # Long-poll Event.wait: a Queue/Variable get with a timeout would log an error on
+        # the scheduler at every timeout.
+        try:
+            while not finished.is_set():
+                if cancel.wait(0.5):
+                    if not finished.is_set():  # not our own wake-up at the end
+                        lifecycle.interrupt(cancelled=Event(event_name + "-cancelled").is_set())
+                    return
+        except Exception:  # the cluster is going away; nobody is left to cancel us
+            return
+
+    threading.Thread(target=flush_loop, name="qbackground-dask-flusher", daemon=True).start()
+    watcher = threading.Thread(target=watch_cancel, name="qbackground-dask-cancel", daemon=True)
+    watcher.start()
+    try:
+        with running(lifecycle):  # current_lifecycle() inside run()
+            value = task.run(lifecycle)
+        if lifecycle._broken is not None:
+            raise lifecycle._broken
+        return value
+    finally:
+        lifecycle.finish()
+        finished.set()
+        kick.set()
+        # End the watcher's long poll now (a wait still pending on the scheduler when
+        # the cluster closes makes it log a CancelledError traceback), then clear the
+        # events: a set event stays on the scheduler until cleared.
+        try:
+            cancel.set()
+            watcher.join(1.0)
+            cancel.clear()
+            Event(event_name + "-cancelled").clear()
+        except Exception:  # pragma: no cover - the cluster is already going away
+            pass
+        send_report()
+        send(("end", job_id))
