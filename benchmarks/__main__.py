@@ -27,6 +27,7 @@ from time import perf_counter  # noqa: E402
 
 from . import (  # noqa: E402
     asyncio_backend,
+    big_arrays,
     cancel_latency,
     flood,
     process_backend,
@@ -46,6 +47,7 @@ SCENARIOS: dict[str, Callable[[Settings], Table | list[Table]]] = {
     timeout_delivery.NAME: timeout_delivery.run,
     process_backend.NAME: process_backend.run,
     asyncio_backend.NAME: asyncio_backend.run,
+    big_arrays.NAME: big_arrays.run,
 }
 """Scenario name → its ``run(settings)``, which returns its table (or tables, in order)."""
 

@@ -100,3 +100,50 @@ def test_bad_input(cluster: Any) -> None:
     worker, executor = cluster
     with pytest.raises(TypeError, match="AsyncBackgroundTask"):
         worker.handle(AsyncScripted([]), executor=executor)
+
+
+def test_widgets_stay_home_on_dask(cluster: Any, qtbot: QtBot) -> None:
+    from .shm_tasks import WithWidgets
+
+    task = WithWidgets(4)
+    label, bar = task.label, task.bar
+    start(cluster, task)
+    qtbot.waitUntil(lambda: task.ended != "", timeout=30_000)
+    assert task.ended == "done", task.error
+    pid, seen = task.result
+    assert "task.label" in seen and "QLabel" in seen  # a placeholder on the Dask worker
+    assert task.label is label and label.text() == f"done in {pid}" and bar.value() == 4
+
+
+def test_touching_a_widget_on_dask_names_it(cluster: Any, qtbot: QtBot) -> None:
+    from qbackground import IllegalConcurrentAccessError
+
+    from .shm_tasks import WithWidgets
+
+    task = WithWidgets(1, touch="label")
+    start(cluster, task)
+    qtbot.waitUntil(lambda: task.ended != "", timeout=30_000)
+    assert isinstance(task.error, IllegalConcurrentAccessError)
+    assert "task.label is a PySide6.QtWidgets.QLabel, which stays in the GUI process" in str(task.error)
+
+
+def test_an_unpicklable_attribute_is_named_on_dask(cluster: Any, qtbot: QtBot) -> None:
+    from .shm_tasks import HoldsSocket
+
+    task = HoldsSocket()
+    try:
+        start(cluster, task)
+        qtbot.waitUntil(lambda: task.ended != "", timeout=30_000)
+    finally:
+        task.conn.close()
+    assert str(task.error).startswith("task.conn: socket.socket cannot be sent to the Dask cluster (")
+
+
+def test_shared_array_on_dask_is_a_plain_array(cluster: Any, qtbot: QtBot) -> None:
+    from .shm_tasks import Buffers
+
+    task = Buffers("shared", 3 << 20)
+    start(cluster, task)
+    qtbot.waitUntil(lambda: task.ended != "", timeout=30_000)
+    assert task.ended == "done", task.error
+    assert task.result[0].nbytes == 3 << 20 and int(task.result[0][0]) == 3
