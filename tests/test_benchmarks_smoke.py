@@ -22,6 +22,7 @@ SCENARIO_TITLES = (
     "## 6a. Process backend: warm round trip",
     "## 6b. Process backend: CPU-bound pure Python",
     "## 7. asyncio backend",
+    "## 8. A 20 MB NumPy array result",
 )
 
 

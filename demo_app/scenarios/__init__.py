@@ -8,6 +8,7 @@ from .dialogs import DialogsPage
 from .downloads import DownloadsPage, DownloadsRecord
 from .failing_task import FailingTaskPage
 from .flood import FloodPage
+from .image_filter import ImageFilterPage
 from .owner import OwnerPage
 from .processes import PairRun, ProcessesPage
 from .strict import StrictPage
@@ -25,6 +26,7 @@ __all__ = [
     "DownloadsRecord",
     "FailingTaskPage",
     "FloodPage",
+    "ImageFilterPage",
     "OwnerPage",
     "PairRun",
     "ProcessesPage",
@@ -38,5 +40,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
 """Every page of the demo window, in order. Add new scenarios here."""
