@@ -19,11 +19,30 @@ Example::
 """
 
 from .._exports import public_module as _public_module
-from .._lifecycle import ExecutionContext
+from ._context import TaskContext
+from ._main_thread import CancelHandle
 from ._manager import TaskManager
-from ._proxy import TaskManagerProxy, task_mgr
+from ._proxy import AlreadyInitializedError, TaskManagerProxy, task_mgr
+from ._signals import CancelledError, InvalidStateError, Signal
 from ._task import Status, Task
 
-__all__ = ["ExecutionContext", "Status", "Task", "TaskManager", "TaskManagerProxy", "task_mgr"]
+ExecutionContext = TaskContext
+"""Rayforge's name for the context a task function gets: :class:`TaskContext` (a
+:class:`~qbackground.TaskLifeCycle` with Rayforge's progress rules and ``task``)."""
+
+__all__ = [
+    "AlreadyInitializedError",
+    "CancelHandle",
+    "CancelledError",
+    "ExecutionContext",
+    "InvalidStateError",
+    "Signal",
+    "Status",
+    "Task",
+    "TaskContext",
+    "TaskManager",
+    "TaskManagerProxy",
+    "task_mgr",
+]
 
 _public_module(__name__, __all__, globals())

@@ -18,6 +18,7 @@ from .._async import AsyncBackgroundTask
 from .._errors import QBackgroundError, TaskTimeoutError
 from .._lifecycle import TaskLifeCycle
 from .._task import BackgroundTask
+from ._context import TaskContext
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -40,15 +41,21 @@ class _Forwarding:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         payload: bytes | None = None,
+        initializer: bytes | None = None,
     ) -> None:
         super().__init__()  # the task base class (next in the MRO of both job kinds)
         self.func: Callable[..., Any] | None = func
         self.args = args
         self.kwargs = kwargs
         self._payload = payload
+        self._initializer = initializer  # (initializer, initargs, shared_state), pickled
         self._name = _name(func)
         # GUI side only, and only until the task is over (Task._detach drops it).
         self._facade: Task[Any] | None = None
+
+    def _context(self, lifecycle: TaskLifeCycle[Any]) -> TaskContext:
+        """The Rayforge context around the core lifecycle (``task`` only in this process)."""
+        return TaskContext(lifecycle, task=self._facade, remote=self._payload is not None)
 
     def _call_parts(self) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
         """The function and its arguments (in a worker process: from the payload)."""
@@ -129,7 +136,13 @@ class FunctionJob(_Forwarding, BackgroundTask[Any, Any]):
 
     def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         func, args, kwargs = self._call_parts()
-        return func(lifecycle, *args, **kwargs)
+        if self._initializer is not None:
+            _initialize_process(self._initializer)
+        context = self._context(lifecycle)
+        result = func(context, *args, **kwargs)
+        if not lifecycle.is_interrupted():
+            context._send_pending()  # the latest throttled progress, before the result
+        return result
 
     def __repr__(self) -> str:
         return f"<{self._name} job>"
@@ -140,13 +153,17 @@ class CoroutineJob(_Forwarding, AsyncBackgroundTask[Any, Any]):
 
     async def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         func, args, kwargs = self._call_parts()
-        awaitable = func(lifecycle, *args, **kwargs)
+        context = self._context(lifecycle)
+        awaitable = func(context, *args, **kwargs)
         if not inspect.isawaitable(awaitable):
             raise TypeError(
                 f"add_coroutine() needs an async function; {self._name}() returned "
                 f"{type(awaitable).__name__}. Use run_thread() or run_process() for a plain function"
             )
-        return await awaitable
+        result = await awaitable
+        if not lifecycle.is_interrupted():
+            context._send_pending()
+        return result
 
     def __repr__(self) -> str:
         return f"<{self._name} coroutine job>"
@@ -154,3 +171,18 @@ class CoroutineJob(_Forwarding, AsyncBackgroundTask[Any, Any]):
 
 def _name(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+_INITIALIZED: set[bytes] = set()
+"""The worker initializers that already ran in this (worker) process."""
+
+
+def _initialize_process(payload: bytes) -> None:
+    """Run ``initializer(shared_state, *initargs)`` once per worker process (Rayforge's
+    ``worker_initializer``), before the first task of the manager that has it. If it
+    raises, the task fails with its exception and the next task tries again."""
+    if payload in _INITIALIZED:
+        return
+    initializer, initargs, shared_state = pickle.loads(payload)
+    initializer(shared_state, *initargs)
+    _INITIALIZED.add(payload)

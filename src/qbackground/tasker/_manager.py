@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from time import monotonic
 from typing import Any, Literal, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from .._default import background_worker
 from .._gui_release import GuiThreadFinalized, install as install_gui_release
 from .._handler import BackgroundTaskHandler
+from .._errors import TaskStateError
 from .._worker import BackgroundWorker
+from ..backends.process import ProcessExecutor
+from . import _main_thread
 from ._arguments import check_callables, pickle_call
 from ._jobs import CoroutineJob, FunctionJob
+from ._main_thread import GuiPoster, MainThreadMixin, MainThreadScheduler, on_gui_thread as _on_gui_thread
+from ._starting import StartingMixin
+from ._signals import Signal as BlinkerSignal
 from ._task import Task, WhenDone, WhenEvent
 
 __all__ = ["TaskManager"]
@@ -29,7 +36,7 @@ _log = logging.getLogger("qbackground")
 Kind = Literal["thread", "process", "asyncio"]
 
 
-class TaskManager(GuiThreadFinalized, QObject):
+class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
     """Runs plain functions and coroutines in the background, Rayforge style.
 
     Lives on the GUI thread; every method may be called from any thread (``task_mgr``
@@ -50,8 +57,10 @@ class TaskManager(GuiThreadFinalized, QObject):
         manager.run_thread(count, "big.csv", key="count", when_done=lambda t: print(t.result()))
     """
 
-    tasks_updated = Signal(object, object, float)
-    """``(sender, tasks, progress)`` on the GUI thread, at most about once per frame:
+    tasks_updated: BlinkerSignal
+    """blinker signal ``tasks_updated(sender, tasks=..., progress=...)`` on the GUI thread
+    (receivers ``def on_update(sender, tasks, progress)`` or ``(sender, **kwargs)``),
+    at most about once per frame:
     the manager, the list of its unfinished tasks, and the overall progress (0..1) of
     the current batch — the tasks started since the manager was last idle, finished
     ones counting as 1.0; 1.0 when idle. Emitted when a task starts, reports a message
@@ -61,10 +70,40 @@ class TaskManager(GuiThreadFinalized, QObject):
     # Internal: a task submitted off the GUI thread is started there.
     _start_requested = Signal(object, object, object)
 
-    def __init__(self, worker: BackgroundWorker | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        worker: BackgroundWorker | None = None,
+        parent: QObject | None = None,
+        *,
+        main_thread_scheduler: MainThreadScheduler | None = None,
+        worker_initializer: Callable[..., None] | None = None,
+        worker_initargs: tuple[Any, ...] = (),
+        shared_state: Mapping[str, Any] | None = None,
+    ) -> None:
+        if worker is not None and not isinstance(worker, BackgroundWorker):
+            raise TypeError(
+                f"TaskManager(worker) takes a BackgroundWorker, not {type(worker).__name__}; "
+                "pass Rayforge's scheduler by name: TaskManager(main_thread_scheduler=...)"
+            )
+        if main_thread_scheduler is not None and not callable(main_thread_scheduler):
+            raise TypeError("main_thread_scheduler must be callable: scheduler(callback, *args, **kwargs)")
+        if worker_initializer is not None and not callable(worker_initializer):
+            raise TypeError("worker_initializer must be callable: initializer(shared_state, *worker_initargs)")
         install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         super().__init__(parent)
+        self.tasks_updated = BlinkerSignal()
         self._given_worker = worker
+        self._poster = GuiPoster(self)
+        self._main_thread_scheduler: MainThreadScheduler = (
+            main_thread_scheduler if main_thread_scheduler is not None else self._poster
+        )
+        # worker_initializer: pickled once, here; run in each worker process before
+        # its first task of this manager (see FunctionJob).
+        self._initializer: bytes | None = None
+        if worker_initializer is not None:
+            self._initializer = pickle_call(worker_initializer, tuple(worker_initargs), dict(shared_state or {}))
+        self._own_processes: ProcessExecutor | None = None  # after restart_worker_pool()
+        self._shut_down = False
         self._lock = threading.Lock()
         # key -> the latest unfinished task with that key.
         self._active: dict[Any, Task[Any]] = {}
@@ -85,113 +124,6 @@ class TaskManager(GuiThreadFinalized, QObject):
         self._emit_timer.timeout.connect(self._emit_tasks_updated)
         self._start_requested.connect(self._start, Qt.ConnectionType.QueuedConnection)
 
-    # -- starting ------------------------------------------------------------------------
-
-    def run_thread(
-        self,
-        func: Callable[..., R],
-        *args: Any,
-        key: Any = None,
-        when_done: WhenDone | None = None,
-        when_event: WhenEvent | None = None,
-        **kwargs: Any,
-    ) -> Task[R]:
-        """Run ``func(context, *args, **kwargs)`` on a worker thread.
-
-        ``key``: a running task with the same key is cancelled first. ``when_done(task)``
-        and ``when_event(task, name, data)`` run on the GUI thread.
-
-        Raises:
-            TypeError: ``func``, ``when_done`` or ``when_event`` is not callable.
-
-        Example::
-
-            def load(context, path, *, limit=None):
-                context.set_message(f"Reading {path}")
-                return read_rows(path, limit)
-
-            task_mgr.run_thread(load, "data.csv", limit=100, key="load")
-        """
-        check_callables(func, when_done, when_event)
-        job = FunctionJob(func, args, kwargs)
-        return self._submit(job, "thread", key, when_done, when_event)
-
-    def run_process(
-        self,
-        func: Callable[..., R],
-        *args: Any,
-        key: Any = None,
-        when_done: WhenDone | None = None,
-        when_event: WhenEvent | None = None,
-        **kwargs: Any,
-    ) -> Task[R]:
-        """Run ``func(context, *args, **kwargs)`` in a worker process (no GIL).
-
-        ``func`` and the arguments are pickled, once, here: ``func`` (and any function
-        among the arguments) must be defined at module level of an importable module,
-        and every argument must be picklable. Cancelling stops the function
-        cooperatively (``context.is_cancelled()``), else its process is killed after
-        the worker's ``process_grace``; ``when_done`` runs only once the process really
-        stopped.
-
-        Raises:
-            TypeError: ``func``, ``when_done`` or ``when_event`` is not callable; or
-                ``func`` or an argument cannot be pickled (a lambda, a local function,
-                an open file...): the message names it (``func``, ``args[0]``, keyword
-                argument ``'name'``), its type, why, and what to do.
-
-        Example::
-
-            def crunch(context, n):   # module level
-                context.set_total(n)
-                for i in range(n):
-                    work(i)
-                    context.set_progress(i + 1)
-                return "done"
-
-            task_mgr.run_process(crunch, 50, key="calculator")
-        """
-        check_callables(func, when_done, when_event)
-        payload = pickle_call(func, args, kwargs)  # once, here: a bad argument fails now
-        job = FunctionJob(func, (), {}, payload)
-        return self._submit(job, "process", key, when_done, when_event)
-
-    def add_coroutine(
-        self,
-        coro: Callable[..., Coroutine[Any, Any, R]],
-        *args: Any,
-        key: Any = None,
-        when_done: WhenDone | None = None,
-        when_event: WhenEvent | None = None,
-        **kwargs: Any,
-    ) -> Task[R]:
-        """Run ``await coro(context, *args, **kwargs)`` on qbackground's asyncio loop.
-
-        Cancelling cancels the coroutine (``CancelledError`` at its next ``await``).
-
-        Raises:
-            TypeError: ``coro`` is a coroutine object rather than the async function,
-                or not callable.
-
-        Example::
-
-            async def fetch(context, url):
-                context.set_message("Downloading…")
-                await asyncio.sleep(2)
-                context.set_progress(1.0)
-
-            task_mgr.add_coroutine(fetch, "http://example.com", key="downloader")
-        """
-        if inspect.iscoroutine(coro):
-            coro.close()  # never awaited: do not leave a "never awaited" warning behind
-            raise TypeError(
-                "add_coroutine() takes the async function and its arguments, "
-                "add_coroutine(fetch, url), not a coroutine object: add_coroutine(fetch(url))"
-            )
-        check_callables(coro, when_done, when_event)
-        job = CoroutineJob(coro, args, kwargs)
-        return self._submit(job, "asyncio", key, when_done, when_event)
-
     # -- cancelling and looking -------------------------------------------------------
 
     def cancel_task(self, key: Any) -> bool:
@@ -203,6 +135,19 @@ class TaskManager(GuiThreadFinalized, QObject):
         """
         with self._lock:
             task = self._active.get(key)
+        return task is not None and self._cancel(task)
+
+    def cancel_task_by_id(self, task_id: int) -> bool:
+        """Cancel the unfinished task whose :attr:`Task.id` is ``task_id``, visible or not;
+        False (and nothing done) if none.
+
+        Example::
+
+            task = task_mgr.run_process(render_tile, 3, visible=False)
+            task_mgr.cancel_task_by_id(task.id)
+        """
+        with self._lock:
+            task = self._unfinished.get(task_id)
         return task is not None and self._cancel(task)
 
     def get_task(self, key: Any) -> Task[Any] | None:
@@ -225,7 +170,7 @@ class TaskManager(GuiThreadFinalized, QObject):
                 print(task.key, task.get_status())
         """
         with self._lock:
-            return [t for t in self._active.values() if not t.is_final()]
+            return [t for t in self._active.values() if not t.is_final()]  # visible ones only
 
     def has_tasks(self) -> bool:
         """True while a task is unfinished.
@@ -250,7 +195,7 @@ class TaskManager(GuiThreadFinalized, QObject):
             bar.setValue(round(task_mgr.get_overall_progress() * 100))
         """
         with self._lock:
-            unfinished = list(self._unfinished.values())
+            unfinished = [t for t in self._unfinished.values() if t._visible]
             done = self._batch_done
         if not unfinished:
             return 1.0
@@ -272,25 +217,44 @@ class TaskManager(GuiThreadFinalized, QObject):
 
     def _submit(
         self,
+        task: Task[Any],
         job: FunctionJob | CoroutineJob,
-        kind: Kind,
-        key: Any,
-        when_done: WhenDone | None,
         when_event: WhenEvent | None,
+        *,
+        visible: bool = True,
     ) -> Task[Any]:
-        task: Task[Any] = Task(self, job._name, kind, key, when_done, when_event)
+        if self._shut_down:
+            raise TaskStateError("this TaskManager was shut down; it starts no more tasks")
+        task._bind(self, job._name, when_event, visible)
         job._facade = task
         with self._lock:
-            if not self._unfinished:  # idle until now: a new batch begins
-                self._batch_done = 0
-            replaced = self._active.get(task.key)
-            self._active[task.key] = task
+            if visible and not any(t._visible for t in self._unfinished.values()):
+                self._batch_done = 0  # idle until now: a new batch begins
+            replaced = self._claim_key(task)
             self._unfinished[task.id] = task
         if _on_gui_thread():
             self._start(task, job, replaced)
         else:
             self._start_requested.emit(task, job, replaced)
         return task
+
+    # -- keys: the one place where a key replaces a task -------------------------------------
+
+    def _claim_key(self, task: Task[Any]) -> Task[Any] | None:
+        """(lock held) ``task`` takes its key; the unfinished task it replaces, if any.
+        An invisible task has no key slot: it replaces nothing and is never replaced."""
+        if not task._visible:
+            return None
+        replaced = self._active.get(task.key)
+        self._active[task.key] = task
+        return replaced
+
+    def _release_key(self, task: Task[Any]) -> None:
+        """(lock held) ``task`` is over: its key is free unless a newer task took it."""
+        if self._active.get(task.key) is task:
+            del self._active[task.key]
+
+    # -- starting, cancelling, finishing -----------------------------------------------------
 
     def _start(self, task: Task[Any], job: FunctionJob | CoroutineJob, replaced: Task[Any] | None) -> None:
         """GUI thread: cancel the task this one replaces, then execute this one."""
@@ -303,14 +267,15 @@ class TaskManager(GuiThreadFinalized, QObject):
             if not cancelled_early:
                 # Under the lock, so a cancel from another thread finds the handler
                 # executed (cancel() before execute() is an error).
-                started = _execute(worker, job, task.kind)
+                started = _execute(worker, job, task.kind, self._process_executor())
                 if isinstance(started, BaseException):
                     error = started
                     job._facade = None  # it never runs: no callback will come
                 else:
                     task._handler = started
                     started.when_stopped(lambda _h: task._run_stopped())
-        self._note_change()
+        if task._visible:
+            self._note_change()
         if cancelled_early:
             task._ended("canceled")
             task._run_stopped()
@@ -322,7 +287,10 @@ class TaskManager(GuiThreadFinalized, QObject):
 
     def _cancel(self, task: Task[Any]) -> bool:
         with self._lock:
-            if task._cancel_requested or task._ending is not None:
+            if task._ending is not None:
+                task._cancel_requested = True  # Rayforge sets the flag on a finished task too
+                return False
+            if task._cancel_requested:
                 return False
             task._cancel_requested = True
             handler = task._handler
@@ -333,10 +301,15 @@ class TaskManager(GuiThreadFinalized, QObject):
     def _finished(self, task: Task[Any]) -> None:
         """GUI thread: the task ended and its work really stopped."""
         with self._lock:
-            if self._active.get(task.key) is task:
-                del self._active[task.key]
-            if self._unfinished.pop(task.id, None) is not None:
+            self._release_key(task)
+            if self._unfinished.pop(task.id, None) is not None and task._visible:
                 self._batch_done += 1
+        if not task._visible:  # no tasks_updated shows it: when_done at once
+            when_done = task._when_done
+            task._detach()
+            if when_done is not None:
+                self._call_user(when_done, task)
+            return
         if task._when_done is None:
             task._detach()
             self._note_change()
@@ -348,11 +321,14 @@ class TaskManager(GuiThreadFinalized, QObject):
         wait = self._last_emit + _FRAME - monotonic()
         self._schedule_emit(max(0, math.ceil(wait * 1000)))
 
-    def _call_user(self, fn: Callable[..., object], *args: Any) -> None:
+    def _call_user(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+        """Call a user's callback; True if it returned, False if it raised (reported)."""
         try:
-            fn(*args)
+            fn(*args, **kwargs)
         except Exception as exc:
             self._report(None, exc)
+            return False
+        return True
 
     def _report(self, job: Any, exc: BaseException) -> None:
         worker = self.worker
@@ -381,7 +357,7 @@ class TaskManager(GuiThreadFinalized, QObject):
         if finishing:
             # The worker's own views (TaskStatusWidget) must be current in when_done too.
             self.worker.flush_tasks_changed()
-        self.tasks_updated.emit(self, self.tasks, self.get_overall_progress())
+        self._call_user(self.tasks_updated.send, self, tasks=self.tasks, progress=self.get_overall_progress())
         for task in finishing:
             when_done = task._when_done
             task._detach()
@@ -400,7 +376,7 @@ collection (or a dropped last reference) in between."""
 
 
 def _execute(
-    worker: BackgroundWorker, job: FunctionJob | CoroutineJob, kind: Kind
+    worker: BackgroundWorker, job: FunctionJob | CoroutineJob, kind: Kind, processes: ProcessExecutor | None
 ) -> BackgroundTaskHandler[Any] | Exception:
     """Hand ``job`` to ``worker`` and execute it; the handler, or why it could not start
     (queue full, worker shut down...: the message says it all). The error goes without
@@ -408,13 +384,10 @@ def _execute(
     ``_start`` and ``_submit``) would lead back to the task and its manager, a reference
     cycle that only the cyclic collector could free."""
     try:
-        handler = worker.handle(job, executor=kind)
+        handler = worker.handle(job, executor=processes if kind == "process" and processes is not None else kind)
         handler.execute()
     except Exception as exc:
         return exc.with_traceback(None)
     return handler
 
 
-def _on_gui_thread() -> bool:
-    app = QCoreApplication.instance()
-    return app is not None and QThread.currentThread() == app.thread()

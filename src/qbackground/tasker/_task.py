@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from .._errors import TaskCancelledError, TaskStateError
+from .._errors import TaskStateError
 from .._status import TaskStatus
+from ._context import EventAck
 from ._jobs import _Forwarding
+from ._signals import CancelledError, InvalidStateError, Signal
 
 if TYPE_CHECKING:
     from .._handler import BackgroundTaskHandler
@@ -53,28 +56,46 @@ class Task(Generic[R]):
 
     def __init__(
         self,
-        manager: TaskManager,
-        name: str,
-        kind: Literal["thread", "process", "asyncio"],
-        key: Any,
-        when_done: WhenDone | None,
-        when_event: WhenEvent | None,
+        coro: Callable[..., Any],
+        *args: Any,
+        key: Any = None,
+        when_done: WhenDone | None = None,
+        task_type: Literal["thread", "process", "asyncio"] = "asyncio",
+        **kwargs: Any,
     ) -> None:
+        self.coro = coro
+        """The function (or async function) this task runs, called ``coro(context, *args, **kwargs)``."""
+        self.args = args
+        """Its positional arguments (after the context)."""
+        self.kwargs = kwargs
+        """Its keyword arguments."""
         self.id = next(_ids)
         """A number unique in this process."""
         self.key: Any = key if key is not None else self.id
         """The key given at start, or :attr:`id` when none was given."""
-        self.name = name
+        self.name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None) or repr(coro)
         """The function's name, for messages."""
-        self.kind = kind
+        self.kind = task_type
         """Where it runs: ``"thread"``, ``"process"`` or ``"asyncio"``."""
+        self.task_type = task_type
+        """Rayforge's name for :attr:`kind`."""
+        self.status_changed = Signal()
+        """blinker signal ``status_changed(task)`` on the GUI thread: the status,
+        progress or message changed."""
+        self.event_received = Signal()
+        """blinker signal ``event_received(task, event_name=..., data=...)`` on the GUI
+        thread, for each ``context.send_event()``."""
+        self.when_done_callback: WhenDone | None = when_done
+        """Rayforge's name of the ``when_done`` callback (None once it ran)."""
         # Strong while the task is unfinished (the manager must outlive the tasks it
         # reports on); dropped with the callbacks once ``when_done`` ran, so neither the
         # manager nor the task waits for the cyclic garbage collector (see _detach).
-        self._manager: TaskManager | None = manager
-        self._when_done = when_done
-        self._when_event = when_event
+        self._manager: TaskManager | None = None
+        self._when_event: WhenEvent | None = None
+        self._visible = True
         self._handler: BackgroundTaskHandler[Any] | None = None
+        self._task: asyncio.Future[Any] | None = None  # run(context) outside a manager
+        self._running = False
         self._cancel_requested = False
         self._ending: Status | None = None  # decided on the GUI thread
         self._result: Any = None
@@ -83,6 +104,21 @@ class Task(Generic[R]):
         self._message: str | None = None
         self._stopped = False
         self._finished = False  # when_done ran (or would have)
+
+    @property
+    def _when_done(self) -> WhenDone | None:
+        return self.when_done_callback
+
+    @_when_done.setter
+    def _when_done(self, value: WhenDone | None) -> None:
+        self.when_done_callback = value
+
+    def _bind(self, manager: TaskManager, name: str, when_event: WhenEvent | None, visible: bool) -> None:
+        """The manager takes the task: its name for messages, callbacks, visibility."""
+        self._manager = manager
+        self.name = name
+        self._when_event = when_event
+        self._visible = visible
 
     def __repr__(self) -> str:
         return f"<Task {self.name} key={self.key!r} {self.get_status()}>"
@@ -99,11 +135,11 @@ class Task(Generic[R]):
         """
         if self._ending is not None:
             return self._ending
-        if self._cancel_requested:
-            return "canceled"
         handler = self._handler
         if handler is None:
-            return "pending"
+            # Cancelled before it started: still pending, as in Rayforge, until the
+            # manager gets to start it (then 'canceled', the function never called).
+            return "running" if self._running else "pending"
         status = handler.status
         if status is TaskStatus.RUNNING:
             return "running"
@@ -137,8 +173,10 @@ class Task(Generic[R]):
 
         Raises:
             Exception: the function's own exception, when it failed.
-            TaskCancelledError: the task was cancelled.
-            TaskStateError: the task has not finished yet.
+            CancelledError: the task was cancelled (an ``asyncio.CancelledError``
+                and a :class:`~qbackground.TaskCancelledError`).
+            InvalidStateError: the task has not finished yet (an
+                ``asyncio.InvalidStateError`` and a :class:`~qbackground.TaskStateError`).
 
         Example::
 
@@ -151,8 +189,8 @@ class Task(Generic[R]):
         if status == "failed" and self._exception is not None:
             raise self._exception
         if status == "canceled":
-            raise TaskCancelledError(f"{self.name} (key {self.key!r}) was cancelled")
-        raise TaskStateError(f"{self.name} (key {self.key!r}) has no result yet: it is {status}")
+            raise CancelledError(f"{self.name} (key {self.key!r}) was cancelled")
+        raise InvalidStateError(f"{self.name} (key {self.key!r}) has no result yet: it is {status}")
 
     def exception(self) -> BaseException | None:
         """The exception the function raised (or the process crash), else None.
@@ -198,14 +236,87 @@ class Task(Generic[R]):
         return self._cancel_requested
 
     def cancel(self) -> bool:
-        """Cancel this task (any thread); False if it had already ended.
+        """Ask this task to stop (any thread); True if that cancelled unfinished work.
+
+        As in Rayforge the flag is set whatever the state (:meth:`is_cancelled` is
+        True afterwards, even on a finished task), and the status is left alone: a
+        task that has not started stays ``'pending'`` until the manager gets to it,
+        then becomes ``'canceled'`` without its function ever being called.
 
         Example::
 
             task.cancel()
         """
         manager = self._manager
-        return manager is not None and manager._cancel(self)
+        if manager is not None and manager._cancel(self):
+            return True
+        self._cancel_requested = True
+        inner = self._task
+        if inner is not None and not inner.done():  # run(context) outside a manager
+            inner.cancel()
+            return True
+        return False
+
+    def update(self, progress: float | None = None, message: str | None = None) -> None:
+        """Set the progress and/or the message; ``status_changed`` is sent once if
+        either changed (GUI thread, as in Rayforge).
+
+        Example::
+
+            task.update(progress=0.5, message="Halfway")
+        """
+        changed = False
+        if progress is not None and progress != self._progress:
+            self._progress = progress
+            changed = True
+        if message is not None and message != self._message:
+            self._message = message
+            changed = True
+        if changed:
+            self._changed()
+
+    async def run(self, context: Any) -> None:
+        """Run ``coro(context, *args, **kwargs)`` here, on the running event loop,
+        tracking the status as Rayforge's ``Task.run`` does (``task_mgr.add_task()``
+        runs it on the manager's loop instead).
+
+        Raises:
+            CancelledError: the task was cancelled, before it started (the function is
+                never called) or while it ran.
+            Exception: what the function raised (the status is then ``'failed'``).
+
+        Example::
+
+            task = Task(fetch, "http://example.com")
+            await task.run(CallbackProgressContext(lambda: False, print, print))
+            print(task.result())
+        """
+        if self._cancel_requested:
+            self._ending = "canceled"
+            self._changed()
+            raise CancelledError(f"{self.name} (key {self.key!r}) was cancelled before it started")
+        self._running = True
+        self._changed()
+        self._task = asyncio.ensure_future(self.coro(context, *self.args, **self.kwargs))
+        try:
+            self._result = await self._task
+        except asyncio.CancelledError:
+            self._ending = "canceled"
+            raise CancelledError(f"{self.name} (key {self.key!r}) was cancelled") from None
+        except Exception as exc:
+            self._ending = "failed"
+            self._exception = exc
+            raise
+        else:
+            self._ending = "completed"
+            self._progress = 1.0
+        finally:
+            self._running = False
+            self._task = None
+            context.flush()
+            if self._ending == "completed":
+                self._progress = 1.0
+            self._changed()
 
     @property
     def handler(self) -> BackgroundTaskHandler[R]:
@@ -254,9 +365,7 @@ class Task(Generic[R]):
             self._progress = 1.0
         self._exception = error
         self._ending = status
-        manager = self._manager
-        if manager is not None:
-            manager._note_change()
+        self._changed()
         self._maybe_finish()
 
     def _run_stopped(self) -> None:
@@ -281,25 +390,41 @@ class Task(Generic[R]):
         self._manager = None
         self._when_done = None
         self._when_event = None
+        self.status_changed = Signal()  # receivers may refer back to the task or its manager
+        self.event_received = Signal()
         handler = self._handler
         if handler is not None:
             job = handler.task
             if isinstance(job, _Forwarding):
                 job._facade = None
 
-    def _message_changed(self, message: str) -> None:
-        self._message = message
+    def _changed(self) -> None:
+        """GUI thread: tell ``status_changed`` receivers and the manager."""
         manager = self._manager
         if manager is not None:
-            manager._note_change()
+            if self._visible:
+                manager._note_change()
+            manager._call_user(self.status_changed.send, self)
+        else:
+            self.status_changed.send(self)
+
+    def _message_changed(self, message: str) -> None:
+        self.update(message=message)
 
     def _progress_changed(self, fraction: float) -> None:
-        self._progress = fraction
-        manager = self._manager
-        if manager is not None:
-            manager._note_change()
+        self.update(progress=fraction)
 
     def _event(self, name: str, data: Any) -> None:
+        ack = data if isinstance(data, EventAck) else None
+        if ack is not None:
+            data = ack.data
         manager = self._manager
-        if self._when_event is not None and self._ending is None and manager is not None:
-            manager._call_user(self._when_event, self, name, data)
+        ok = False
+        if self._ending is None and manager is not None:
+            ok = True
+            if self._when_event is not None:
+                ok = manager._call_user(self._when_event, self, name, data)
+            if self.event_received.receivers:
+                ok = manager._call_user(self.event_received.send, self, event_name=name, data=data) and ok
+        if ack is not None:
+            ack.reply(ok)
