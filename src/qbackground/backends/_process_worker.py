@@ -7,10 +7,18 @@ import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from . import _sending, _shm
 from ._base import Job
 from ._shm import Namer
 
-__all__ = ["Worker", "describe_exit"]
+__all__ = ["NEVER_SERVED", "Worker", "describe_exit", "encode_run"]
+
+NEVER_SERVED = (
+    "a worker process did not start serving within {:g} s and was killed. Most often the "
+    "application script lacks an 'if __name__ == \"__main__\":' guard, so each spawned "
+    "worker re-runs the whole GUI instead of serving tasks; else raise startup_timeout"
+)
+"""The error of every task of an executor whose worker never said hello."""
 
 
 class Worker:
@@ -51,3 +59,30 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
+
+
+def encode_run(worker: Worker, job: Job, threshold: int | None) -> list[_sending.Envelope]:
+    """The task and its params, pickled for ``worker`` (big buffers in shared memory).
+
+    Raises:
+        Unsendable: a part does not pickle (named by path); no segment is left behind.
+
+    Example::
+
+        envelopes = encode_run(worker, job, 1 << 20)
+    """
+    envelopes: list[_sending.Envelope] = []
+    try:
+        for label, part in (("task", job.task), ("get_params()", dict(job.params))):
+            envelopes.append(
+                _sending.encode(
+                    part, label=label, where="a worker process", threshold=threshold,
+                    namer=worker.namer,
+                )
+            )
+    except BaseException:
+        for envelope in envelopes:
+            for name, _, _ in (*envelope.segments, *envelope.named):
+                _shm.unlink(name)
+        raise
+    return envelopes

@@ -33,6 +33,7 @@ from .._errors import ProcessCrashedError, QBackgroundError, TaskStateError
 from . import _child, _sending, _shm
 from ._base import Executor, Job
 from ._process_worker import Worker as _Worker
+from ._process_worker import NEVER_SERVED, encode_run
 from ._process_worker import describe_exit as _describe
 
 __all__ = ["ProcessExecutor"]
@@ -311,7 +312,7 @@ class ProcessExecutor(Executor):
                 if job.begin() is None:
                     continue  # cancelled while waiting: the handler released the slot
                 try:
-                    envelopes = self._encode_run(worker, job)
+                    envelopes = encode_run(worker, job, self.shared_memory_threshold)
                 except _sending.Unsendable as exc:
                     job.fail(QBackgroundError(str(exc)))
                     self.on_stop()
@@ -321,27 +322,6 @@ class ProcessExecutor(Executor):
                 worker.kill_at = None
                 self._send(worker, ("run", worker.job_id, *envelopes))
                 break
-
-    def _encode_run(self, worker: _Worker, job: Job) -> list[_sending.Envelope]:
-        """The task and its params, pickled for ``worker`` (big buffers in shared memory)."""
-        envelopes: list[_sending.Envelope] = []
-        try:
-            for label, part in (("task", job.task), ("get_params()", dict(job.params))):
-                envelopes.append(
-                    _sending.encode(
-                        part,
-                        label=label,
-                        where="a worker process",
-                        threshold=self.shared_memory_threshold,
-                        namer=worker.namer,
-                    )
-                )
-        except BaseException:
-            for envelope in envelopes:
-                for name, _, _ in envelope.segments:
-                    _shm.unlink(name)
-            raise
-        return envelopes
 
     def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:
         try:
@@ -438,12 +418,7 @@ class ProcessExecutor(Executor):
         now = monotonic()
         for worker in self._workers:
             if not worker.ready and now >= worker.ready_by and worker.process.is_alive():
-                self._broken = QBackgroundError(
-                    f"a worker process did not start serving within {self.startup_timeout:g} s "
-                    "and was killed. Most often the application script lacks an "
-                    "'if __name__ == \"__main__\":' guard, so each spawned worker re-runs the "
-                    "whole GUI instead of serving tasks; else raise startup_timeout"
-                )
+                self._broken = QBackgroundError(NEVER_SERVED.format(self.startup_timeout))
                 worker.process.kill()
                 for waiting in self._waiting:
                     self._refuse(waiting, self._broken)
