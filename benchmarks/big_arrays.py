@@ -42,8 +42,8 @@ SPEEDUP_TARGET = 4.0
 IN_PLACE_AIM = 2.0
 """With shared_array, at most this many times the time to fill the array in place."""
 
-QB_COPY = 'qbackground "process" (numpy.full → shared memory)'
-QB_SHARED = 'qbackground "process" + lifecycle.shared_array()'
+QB_COPY = 'qbackground ("process"; numpy.full → shared memory)'
+QB_SHARED = 'qbackground ("process"; lifecycle.shared_array())'
 POOL = "concurrent.futures.ProcessPoolExecutor"
 THREAD = "plain threading.Thread (same process)"
 IN_PLACE = "fill in place on the GUI thread"
