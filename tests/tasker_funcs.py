@@ -129,3 +129,65 @@ async def async_fail(context: ExecutionContext, message: str) -> None:
 def nap(context: ExecutionContext, seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+# -- Rayforge parity (tests/test_tasker_parity.py) --------------------------------------------
+
+
+def no_items(context: Any) -> str:
+    """``set_total(len(items))`` with no items, and a negative total: both count as 1.0."""
+    context.set_total(len([]))
+    context.set_progress(0.5)
+    context.set_total(-3)
+    context.set_progress(0.25)
+    return "no items"
+
+
+def pid(context: Any) -> int:
+    return os.getpid()
+
+
+def has_task(context: Any) -> bool:
+    return context.task is not None
+
+
+def hand_over(context: Any, name: str) -> bool:
+    """``send_event_and_wait``: True once when_event took the event, False if it raised."""
+    return bool(context.send_event_and_wait(name, {"block": name}, timeout=20))
+
+
+def init_worker(shared_state: dict[str, Any], path: str) -> None:
+    """A worker initializer: one line per worker process, with its pid and the shared state."""
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()} {sorted(shared_state.items())}\n")
+
+
+def stepped(context: Any, gates: list[threading.Event], reached: list[threading.Event], interval: float) -> str:
+    """Reports, then waits at each gate so the test can look at the task in between."""
+    context.PROGRESS_REPORT_INTERVAL_S = interval
+    context.set_progress(0.1)
+    context.flush()
+    reached[0].set()
+    gates[0].wait(10)
+    # Pre-created stages and a new total report nothing until the next set_progress().
+    context.sub_context(0.0, 0.3)
+    context.sub_context(0.3, 0.7)
+    context.set_total(10)
+    context.flush()
+    reached[1].set()
+    gates[1].wait(10)
+    context.set_progress(5)  # 5 of 10
+    context.flush()
+    reached[2].set()
+    gates[2].wait(10)
+    return "stepped"
+
+
+def throttled(context: Any, read: threading.Event) -> str:
+    """With a report interval, a value right after another waits for flush() or the end."""
+    context.PROGRESS_REPORT_INTERVAL_S = 60.0
+    context.set_progress(0.2)
+    context.set_progress(0.8)  # throttled
+    context.send_event("mid")  # when_event reads the progress delivered with it
+    read.wait(10)
+    return "throttled"
