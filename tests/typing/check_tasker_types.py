@@ -40,3 +40,30 @@ def handler_needs_no_assert(manager: TaskManager) -> None:
 def in_when_done(task: Task[int]) -> None:
     if task.handler.is_done():
         assert_type(task.result(), int)
+
+
+def rayforge_parity(manager: TaskManager) -> None:
+    from qbackground.tasker import CancelHandle, TaskContext
+    from qbackground.tasker.progress import NoOpProgressContext, ProgressContext, set_progress
+
+    handle: CancelHandle = task_mgr.schedule_delayed_on_main_thread(100, print, "x")
+    handle.cancel()
+    assert_type(manager.wait_until_settled(1000), bool)
+    assert_type(manager.cancel_task_by_id(3), bool)
+    task: Task[int] = task_mgr.run_process(lines, "a.csv", visible=False)
+    assert_type(task.args, tuple[Any, ...])
+
+    def step(context: ProgressContext | None) -> None:
+        set_progress(context, 0.5, "half")
+
+    def work(context: TaskContext) -> None:
+        step(context)  # a task's context is a ProgressContext
+        step(context.sub_context(0.0, 0.5))
+        ok: bool = context.send_event_and_wait("frame", b"", timeout=1.0)
+
+    step(NoOpProgressContext())
+
+    async def on_loop() -> None:
+        value: int = await manager.run_on_main_thread(len, "abc")
+        other: int = await manager.run_in_executor(len, "abc")
+        wrong: str = await manager.run_on_main_thread(len, "abc")  # type: ignore[arg-type]
