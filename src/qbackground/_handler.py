@@ -134,20 +134,53 @@ class BackgroundTaskHandler(HandlerJob[V]):
             )
         worker._check_open()
         self._status = _QUEUED
-        self._started_at = now = monotonic()
-        try:
-            self._executor.submit(self)
-        except BaseException:
-            self._status = _CREATED
-            self._started_at = None
-            raise
+        gate = self._gate
+        if gate is not None and gate.admit(self):
+            # Held by its key or group (QUEUED), which calls _launch() when it may start.
+            self._held = True
+        else:
+            self._started_at = now = monotonic()
+            try:
+                self._executor.submit(self)
+            except BaseException:
+                self._status = _CREATED
+                self._started_at = None
+                if gate is not None:
+                    gate.withdraw(self)
+                raise
+            self._arm(now)
         worker._track(self)
         worker._note_activity()
-        timeout = self._task.timeout
-        if timeout is not None:
-            worker._deadlines.add(now + timeout, self)
         if self._owner is not None:
             worker._owners.bind(self._owner, self)
+
+    def _arm(self, now: float) -> None:
+        timeout = self._task.timeout
+        if timeout is not None:
+            self._worker._deadlines.add(now + timeout, self)
+
+    def _launch(self) -> None:
+        """GUI thread: a held handler may start now (its gate says so); the timeout
+        counts from here. A handler decided meanwhile stays as it is; one the executor
+        refuses (queue full, shut down) fails with that error."""
+        with self._lock:
+            if self._status is not _QUEUED or not self._held:
+                return
+            self._held = False
+            self._started_at = now = monotonic()
+        try:
+            self._executor.submit(self)
+        except Exception as exc:
+            with self._lock:
+                if self._status is not _QUEUED:
+                    return
+                self._status = TaskStatus.FAILED
+                self._error = exc.with_traceback(None)
+            self._mark_stopped()
+            self._after_decision()
+            self._deliver()
+            return
+        self._arm(now)
 
     def cancel(self) -> bool:
         """Cancel the task; ``canceled()`` runs on the GUI thread (at once if called there).

@@ -73,6 +73,9 @@ class HandlerDelivery(HandlerOutcome[V]):
         finally:
             worker._note_activity()
             self._resolve_future()
+            gate = self._gate
+            if gate is not None:
+                gate.delivered(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
 
     def _on_reports(
         self,
@@ -105,6 +108,8 @@ class HandlerDelivery(HandlerOutcome[V]):
             self._worker._note_activity()
         if message is not None and not lifecycle._closed:
             self._message = message
+            if self._gate is not None:
+                self._gate.message(self, message)  # type: ignore[arg-type]
             self._call(task.message_changed, message)
             for listener in listeners:
                 hook = getattr(listener, "on_message", None)  # optional on duck-typed listeners

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._status import TaskStatus
 from ._task import TaskBase
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._worker import BackgroundWorker
     from .backends import Executor
 
-__all__ = ["HandlerState", "StopWatcher"]
+__all__ = ["Gate", "HandlerState", "StopWatcher"]
 
 V = TypeVar("V")
 
@@ -48,6 +48,23 @@ _CREATED = TaskStatus.CREATED
 
 StopWatcher = Callable[["BackgroundTaskHandler[Any]"], object]
 """A ``when_stopped`` callback."""
+
+
+class Gate(Protocol):
+    """What a key (``_keys``) or a group (``_group``) sees of its handlers' lives (GUI thread)."""
+
+    def admit(self, handler: BackgroundTaskHandler[Any]) -> bool:
+        """``execute()`` was called: True to hold the start (the gate calls
+        ``handler._launch()`` later), False to start now."""
+
+    def withdraw(self, handler: BackgroundTaskHandler[Any]) -> None:
+        """An admitted handler could not start after all (its ``execute()`` raised)."""
+
+    def delivered(self, handler: BackgroundTaskHandler[Any]) -> None:
+        """The terminal callback (or the silent end) ran."""
+
+    def message(self, handler: BackgroundTaskHandler[Any], text: str) -> None:
+        """The handler reported a new message."""
 
 
 class HandlerState(Generic[V]):
@@ -75,6 +92,8 @@ class HandlerState(Generic[V]):
         "_run_over",
         "_stop_watchers",
         "_unhandled_routes",
+        "_gate",
+        "_held",
         "__weakref__",
     )
 
@@ -115,6 +134,10 @@ class HandlerState(Generic[V]):
         self._unhandled_routes: (
             tuple[Callable[[BaseException], bool] | None, Callable[[], bool] | None] | None
         ) = None
+        # Keys and groups (_keys, _group): who decides when an executed handler really
+        # starts; _held: executed (QUEUED) but not yet given to the executor.
+        self._gate: Gate | None = None
+        self._held = False
 
     if TYPE_CHECKING:
         # Defined by the GUI-thread mixin (_handler_delivery).
@@ -138,11 +161,13 @@ class HandlerState(Generic[V]):
             self._status = status
             self._ready = False
             self._value = None
+            held = self._held
         lifecycle = self._lifecycle
         if lifecycle is not None:
             lifecycle.interrupt(cancelled=status is TaskStatus.CANCELLED)
         if previous is _QUEUED:
-            self._executor.on_unqueue()
+            if not held:  # a held handler never reached the executor
+                self._executor.on_unqueue()
             self._mark_stopped()  # it will never start
         else:
             # E.g. tell a worker process, or cancel a coroutine (self is always a handler).

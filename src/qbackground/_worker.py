@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from datetime import timedelta
 from threading import get_ident
 from types import MappingProxyType
@@ -22,6 +22,7 @@ from ._dispatcher import Dispatcher
 from ._gui_release import GuiThreadFinalized, install as install_gui_release
 from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
+from ._keys import KeyedJobs, Policy, check_key_options
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
 from ._function_task import check_sendable, make_function_task
@@ -190,6 +191,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             "asyncio": self._asyncio,
         }
         self._alive: set[BackgroundTaskHandler[Any]] = set()
+        self._keys = KeyedJobs(self._dispatcher.post, self._deadlines)
         self._task_kinds: dict[type, bool] = {}  # see handle()
         # tasks_changed is coalesced: the first change of a frame arms this timer, its
         # timeout emits once for everything that changed meanwhile.
@@ -273,7 +275,13 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
     # -- API -------------------------------------------------------------------------
 
     def handle(
-        self, task: TaskBase[Any, V], *, executor: str | Executor | None = None
+        self,
+        task: TaskBase[Any, V],
+        *,
+        executor: str | Executor | None = None,
+        key: Hashable | None = None,
+        policy: Policy = "replace",
+        debounce: float | None = None,
     ) -> BackgroundTaskHandler[V]:
         """Prepare ``task`` for execution and return its handler (GUI thread).
 
@@ -283,12 +291,21 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
 
         Calls the task's ``get_params()`` once, here, and binds its owner.
 
+        ``key`` names a job (any hashable; see :meth:`active_handler`); ``policy`` says
+        what ``execute()`` does while a handler with that key is alive: ``"replace"``
+        cancels it (its ``canceled()`` runs) and starts this one; ``"queue"`` waits
+        (``QUEUED``) until its ``run()`` has really stopped, a newer one replacing a
+        waiting one; ``"parallel"`` only names the job. ``debounce=s`` starts only once
+        ``s`` seconds passed with no newer ``execute()`` for the key (each superseded
+        handler ends ``CANCELLED``); the timeout counts from the real start.
+
         Raises:
             IllegalConcurrentAccessError: called off the GUI thread.
             TypeError: ``task`` is not a ``BackgroundTask`` or ``AsyncBackgroundTask``, or
                 ``executor`` is neither
                 a name nor an ``Executor``.
-            ValueError: ``executor`` names no known backend.
+            ValueError: ``executor`` names no known backend; an unknown ``policy``; a
+                negative ``debounce``, or one without a ``key``.
             TypeError: the executor cannot run this kind of task (an
                 ``AsyncBackgroundTask`` on ``"process"``, a plain task on ``"asyncio"``).
             TaskStateError: the worker was shut down.
@@ -297,6 +314,9 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
 
             handler = worker.handle(MyTask())
             handler.execute()
+
+            # a slider: the newest value wins, started once the drag pauses for 0.2 s
+            worker.handle(Preview(value), key="preview", debounce=0.2).execute()
         """
         if get_ident() != self._dispatcher.gui_ident:
             raise IllegalConcurrentAccessError(
@@ -325,7 +345,23 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 f"{type(task).__name__}.get_params() must return a Mapping or None, "
                 f"not {type(params).__name__}"
             )
-        return BackgroundTaskHandler(self, task, runner, frozen)
+        handler = BackgroundTaskHandler(self, task, runner, frozen)
+        if key is not None or policy != "replace" or debounce is not None:
+            seconds = check_key_options(key, policy, debounce)
+            if key is not None:
+                handler._gate = self._keys.gate(key, policy, seconds)
+        return handler
+
+    def active_handler(self, key: Hashable) -> BackgroundTaskHandler[Any] | None:
+        """The alive handler executed with ``key`` (the newest), or None (GUI thread).
+
+        Example::
+
+            running = worker.active_handler("preview")
+            if running is not None:
+                running.cancel()
+        """
+        return self._keys.active(key)
 
     def _task_kind(self, task: object) -> bool:
         """Validate ``task`` (TypeError if it is not one); True for an async task."""
@@ -355,6 +391,9 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         on_result: Callable[[V], object] | None = None,
         on_error: Callable[[BaseException], object] | None = None,
         on_progress: Callable[[list[Any]], object] | None = None,
+        key: Hashable | None = None,
+        policy: Policy = "replace",
+        debounce: float | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     @overload
@@ -368,6 +407,9 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         on_result: Callable[[V], object] | None = None,
         on_error: Callable[[BaseException], object] | None = None,
         on_progress: Callable[[list[Any]], object] | None = None,
+        key: Hashable | None = None,
+        policy: Policy = "replace",
+        debounce: float | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     # mypy wrongly reports that an implementation taking *args: Any does not accept
@@ -382,6 +424,9 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         on_result: Callable[[Any], object] | None = None,
         on_error: Callable[[BaseException], object] | None = None,
         on_progress: Callable[[list[Any]], object] | None = None,
+        key: Hashable | None = None,
+        policy: Policy = "replace",
+        debounce: float | None = None,
     ) -> BackgroundTaskHandler[Any]:
         """Run ``fn(*args)`` in the background now; its news comes back on the GUI thread.
 
@@ -408,6 +453,8 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 to :attr:`unhandled_exception` (a timeout to :attr:`task_timed_out`).
             on_progress: ``on_progress(items)`` on the GUI thread, about once a frame,
                 with what ``fn`` published.
+            key, policy, debounce: as for :meth:`handle` (``submit(fn, x,
+                key="preview", debounce=0.2)``: the newest call wins).
 
         A cancel calls none of the three.
 
@@ -443,7 +490,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             where = self._executor_for(executor)
             if where is not self._threads and where is not self._asyncio:
                 check_sendable(fn, args, f"the {where.name} executor")
-        handler = self.handle(task, executor=executor)
+        handler = self.handle(task, executor=executor, key=key, policy=policy, debounce=debounce)
         handler.execute()
         return handler
 

@@ -12,7 +12,7 @@ import re
 import threading
 import traceback
 import weakref
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QCoreApplication, QEventLoop
 
 from .. import BackgroundTaskHandler, BackgroundWorker
+from .._keys import Policy
 from .._task import TaskBase
 from ..backends import Executor
 from ._probe import (
@@ -174,7 +175,13 @@ class CheckedWorker(BackgroundWorker):
     # -- what tests call ------------------------------------------------------------------
 
     def handle(
-        self, task: TaskBase[Any, V], *, executor: str | Executor | None = None
+        self,
+        task: TaskBase[Any, V],
+        *,
+        executor: str | Executor | None = None,
+        key: Hashable | None = None,
+        policy: Policy = "replace",
+        debounce: float | None = None,
     ) -> BackgroundTaskHandler[V]:
         """``BackgroundWorker.handle()``, on ``default_executor`` when none is given.
 
@@ -182,10 +189,11 @@ class CheckedWorker(BackgroundWorker):
 
             handler = bg_worker.handle(MyTask())     # on the test's backend
         """
+        keyed: dict[str, Any] = {"key": key, "policy": policy, "debounce": debounce}
         if executor is not None or self.default_executor is None:
-            return super().handle(task, executor=executor)
+            return super().handle(task, executor=executor, **keyed)
         try:
-            return super().handle(task, executor=self.default_executor)
+            return super().handle(task, executor=self.default_executor, **keyed)
         except TypeError as exc:
             if not isinstance(task, TaskBase):
                 raise
