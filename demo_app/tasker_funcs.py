@@ -21,7 +21,7 @@ from math import isqrt
 
 from qbackground import ExecutionContext
 
-__all__ = ["WORDS_PER_FILE", "count_words", "crunch_primes", "fetch_pages"]
+__all__ = ["WORDS_PER_FILE", "count_words", "crunch_primes", "fetch_pages", "hand_over_frame"]
 
 WORDS_PER_FILE = 250
 """How many words :func:`count_words` "finds" in each file."""
@@ -94,3 +94,10 @@ async def fetch_pages(context: ExecutionContext[object], pages: int, *, delay: f
         context.set_message(f"fetched page {number}/{pages}")
         context.set_progress(number)
     return fetched
+
+
+def hand_over_frame(context: ExecutionContext[object], size: int) -> bool:
+    """Hands a "frame" to the GUI and waits until ``when_event`` took it (Rayforge's
+    ``send_event_and_wait``, used before releasing a shared-memory block)."""
+    context.set_message("handing over a frame")
+    return bool(context.send_event_and_wait("frame", {"bytes": size}, timeout=10))  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from qbackground.widgets import TaskStatusWidget
 from ..smoke import SmokeContext, SmokeScript
 from ..tasker_funcs import count_words, crunch_primes, fetch_pages
 from .base import Scenario
+from .tasker_main_thread import MainThreadBox
 from .widgets import OUTCOME_COLOURS, log_box, sized_buttons, status_label, steady, text_width
 
 __all__ = ["TaskRecord", "TaskerPage"]
@@ -169,6 +170,10 @@ class TaskerPage(Scenario):
         self.status.setToolTip("qbackground.widgets.TaskStatusWidget(task_mgr.manager.worker)")
         status_row.addWidget(self.status, 1)
         self.body.addLayout(status_row)
+
+        self.main_thread = MainThreadBox()
+        """send_event_and_wait and schedule_delayed_on_main_thread."""
+        self.body.addWidget(self.main_thread)
 
         log_group, self.log = log_box("when_event / when_done", "Start a task: its events and its end appear here.")
         self.body.addWidget(log_group, 2)

@@ -29,6 +29,7 @@ def smoke(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
     yield from _all(page, ctx)
     yield from _replace(page, ctx)
     yield from _cancel(page, ctx)
+    yield from _main_thread(page, ctx)
     ctx.check(
         all(len(record.done_calls) == 1 for record in page.records.values()),
         "when_done ran exactly once for every task the page started",
@@ -197,4 +198,32 @@ def _cancel(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
         task_mgr.get_overall_progress() == 1.0 and page.overall_bar.value() == 100,
         "idle again, the overall progress is 1.0",
         f"{task_mgr.get_overall_progress()}, bar {page.overall_bar.value()}",
+    )
+
+
+def _main_thread(page: TaskerPage, ctx: SmokeContext) -> SmokeScript:
+    box = page.main_thread
+    box.hand_button.click()
+    ctx.check(not task_mgr.has_tasks(), "a visible=False task is not among task_mgr's tasks")
+    yield ctx.wait_until(lambda: bool(box.acks), "the hand-over ended", timeout=20)
+    ctx.check(
+        box.acks == [True] and box.adopted == [{"bytes": 1 << 20}],
+        "send_event_and_wait returned True once when_event took the frame",
+        f"acks {box.acks}, adopted {box.adopted}",
+    )
+    box.delay_button.click()
+    yield ctx.wait_until(lambda: bool(box.delayed_runs), "the delayed call ran", timeout=5)
+    seconds, on_gui = box.delayed_runs[0]
+    ctx.check(
+        on_gui and seconds >= box.delay_ms / 1000 - 0.01,
+        "schedule_delayed_on_main_thread ran the call on the GUI thread after its delay",
+        f"{seconds:.3f} s, GUI thread {on_gui}",
+    )
+    box.delay_button.click()
+    box.cancel_delay_button.click()
+    yield ctx.pause(box.delay_ms / 1000 + 0.3, "past the cancelled call's delay")
+    ctx.check(
+        len(box.delayed_runs) == 1 and "cancelled" in box.label.text(),
+        "a cancelled delayed call never runs",
+        f"{box.delayed_runs}, {box.label.text()!r}",
     )
