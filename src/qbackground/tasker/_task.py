@@ -12,6 +12,7 @@ from .._status import TaskStatus
 from ._context import EventAck
 from ._jobs import _Forwarding
 from ._signals import CancelledError, InvalidStateError, Signal
+from ._standalone import run_standalone
 
 if TYPE_CHECKING:
     from .._handler import BackgroundTaskHandler
@@ -291,32 +292,7 @@ class Task(Generic[R]):
             await task.run(CallbackProgressContext(lambda: False, print, print))
             print(task.result())
         """
-        if self._cancel_requested:
-            self._ending = "canceled"
-            self._changed()
-            raise CancelledError(f"{self.name} (key {self.key!r}) was cancelled before it started")
-        self._running = True
-        self._changed()
-        self._task = asyncio.ensure_future(self.coro(context, *self.args, **self.kwargs))
-        try:
-            self._result = await self._task
-        except asyncio.CancelledError:
-            self._ending = "canceled"
-            raise CancelledError(f"{self.name} (key {self.key!r}) was cancelled") from None
-        except Exception as exc:
-            self._ending = "failed"
-            self._exception = exc
-            raise
-        else:
-            self._ending = "completed"
-            self._progress = 1.0
-        finally:
-            self._running = False
-            self._task = None
-            context.flush()
-            if self._ending == "completed":
-                self._progress = 1.0
-            self._changed()
+        await run_standalone(self, context)
 
     @property
     def handler(self) -> BackgroundTaskHandler[R]:
