@@ -17,9 +17,13 @@ from ._errors import TaskStateError
 if TYPE_CHECKING:
     from ._lifecycle import TaskLifeCycle
 
-__all__ = ["current_lifecycle", "running"]
+__all__ = ["current_lifecycle", "current_lifecycle_var", "running"]
 
 _current: ContextVar[TaskLifeCycle[Any] | None] = ContextVar("qbackground_lifecycle", default=None)
+
+current_lifecycle_var = _current
+"""The variable itself, for backends that set it without :func:`running` (asyncio sets
+it while it creates a task, which copies the context)."""
 
 
 def current_lifecycle() -> TaskLifeCycle[Any]:
