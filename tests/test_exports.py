@@ -22,6 +22,7 @@ DESIGN_NAMES = {
     "BackgroundWorker",
     "background_worker",
     "current_lifecycle",
+    "TaskGroup",  # DESIGN §9
     "BackgroundTaskWrapper",
     "UIAccessor",
     "TaskStatus",

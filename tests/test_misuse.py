@@ -104,6 +104,17 @@ def _after_run(worker: BackgroundWorker) -> Callable[[], Any]:
     return call
 
 
+def _ended_group(worker: BackgroundWorker) -> Callable[[], Any]:
+    group = worker.group()
+    group.handle(Job()).start()
+    group.get_results(timeout=10)
+
+    def call() -> None:
+        group.handle(Job())
+
+    return call
+
+
 def _queue_full(qapp: Any) -> Callable[[], Any]:
     def call() -> None:
         worker = BackgroundWorker(threads=1, max_queued=0)
@@ -159,6 +170,13 @@ CASES: list[Case] = [
     ("async task on processes", lambda w, q: lambda: w.handle(AsyncJob(), executor="process"), TypeError, r"AsyncJob is an AsyncBackgroundTask .* not 'process'"),
     ("plain task on asyncio", lambda w, q: lambda: w.handle(Job(), executor="asyncio"), TypeError, r"Job\.run is not a coroutine function"),
     ("handle() off the GUI thread", lambda w, q: _off_gui_thread(lambda: w.handle(Job())), IllegalConcurrentAccessError, r"handle\(\) must be called on the GUI thread"),
+    ("a key with an unknown policy", lambda w, q: lambda: w.handle(Job(), key="k", policy="latest"), ValueError, r"unknown policy 'latest'; use one of 'replace', 'queue', 'parallel'"),  # type: ignore[arg-type]
+    ("policy not a str", lambda w, q: lambda: w.handle(Job(), key="k", policy=1), TypeError, r"policy must be one of .*not int"),  # type: ignore[arg-type]
+    ("debounce < 0", lambda w, q: lambda: w.handle(Job(), key="k", debounce=-0.1), ValueError, r"debounce must be a number of seconds >= 0, got -0.1"),
+    ("debounce without a key", lambda w, q: lambda: w.handle(Job(), debounce=0.2), ValueError, r"debounce needs a key"),
+    ("an unhashable key", lambda w, q: lambda: w.handle(Job(), key=["a"]), TypeError, r"key must be hashable .*not list"),  # type: ignore[arg-type]
+    ("a group used after it ended", lambda w, q: _ended_group(w), TaskStateError, r"handle\(\): this TaskGroup already ended; make a new one with worker.group\(\)"),
+    ("group(max_parallel=0)", lambda w, q: lambda: w.group(max_parallel=0), ValueError, r"max_parallel must be at least 1 \(or None for no limit\), got 0"),
     ("handle() after shutdown", lambda w, q: lambda: (w.shutdown(), w.handle(Job())), TaskStateError, r"the worker was shut down; create a new BackgroundWorker"),
     # -- the handler ----------------------------------------------------------------------
     ("execute() twice", lambda w, q: lambda: _executed(w).execute(), TaskStateError, r"execute\(\) was already called on this handler"),

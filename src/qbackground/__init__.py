@@ -33,6 +33,7 @@ from ._errors import (
     TaskTimeoutError,
 )
 from ._exports import public_module as _public_module
+from ._group import TaskGroup
 from ._handler import BackgroundTaskHandler
 from ._lifecycle import ExecutionContext, TaskLifeCycle
 from ._listener import ProgressListener
@@ -53,6 +54,7 @@ __all__ = [
     "ProgressListener",
     "QBackgroundError",
     "TaskCancelledError",
+    "TaskGroup",
     "TaskInterruptedError",
     "TaskLifeCycle",
     "TaskQueueFullError",

@@ -135,7 +135,7 @@ class BackgroundTaskHandler(HandlerJob[V]):
         worker._check_open()
         self._status = _QUEUED
         gate = self._gate
-        if gate is not None and gate.admit(self):
+        if gate is not None and gate._gate_admit(self):
             # Held by its key or group (QUEUED), which calls _launch() when it may start.
             self._held = True
         else:
@@ -146,7 +146,7 @@ class BackgroundTaskHandler(HandlerJob[V]):
                 self._status = _CREATED
                 self._started_at = None
                 if gate is not None:
-                    gate.withdraw(self)
+                    gate._gate_withdraw(self)
                 raise
             self._arm(now)
         worker._track(self)

@@ -75,7 +75,7 @@ class HandlerDelivery(HandlerOutcome[V]):
             self._resolve_future()
             gate = self._gate
             if gate is not None:
-                gate.delivered(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
+                gate._gate_delivered(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
 
     def _on_reports(
         self,
@@ -109,7 +109,7 @@ class HandlerDelivery(HandlerOutcome[V]):
         if message is not None and not lifecycle._closed:
             self._message = message
             if self._gate is not None:
-                self._gate.message(self, message)  # type: ignore[arg-type]
+                self._gate._gate_message(self, message)  # type: ignore[arg-type]
             self._call(task.message_changed, message)
             for listener in listeners:
                 hook = getattr(listener, "on_message", None)  # optional on duck-typed listeners

@@ -53,17 +53,17 @@ StopWatcher = Callable[["BackgroundTaskHandler[Any]"], object]
 class Gate(Protocol):
     """What a key (``_keys``) or a group (``_group``) sees of its handlers' lives (GUI thread)."""
 
-    def admit(self, handler: BackgroundTaskHandler[Any]) -> bool:
+    def _gate_admit(self, handler: BackgroundTaskHandler[Any]) -> bool:
         """``execute()`` was called: True to hold the start (the gate calls
         ``handler._launch()`` later), False to start now."""
 
-    def withdraw(self, handler: BackgroundTaskHandler[Any]) -> None:
+    def _gate_withdraw(self, handler: BackgroundTaskHandler[Any]) -> None:
         """An admitted handler could not start after all (its ``execute()`` raised)."""
 
-    def delivered(self, handler: BackgroundTaskHandler[Any]) -> None:
+    def _gate_delivered(self, handler: BackgroundTaskHandler[Any]) -> None:
         """The terminal callback (or the silent end) ran."""
 
-    def message(self, handler: BackgroundTaskHandler[Any], text: str) -> None:
+    def _gate_message(self, handler: BackgroundTaskHandler[Any], text: str) -> None:
         """The handler reported a new message."""
 
 

@@ -221,14 +221,14 @@ class KeyGate:
         self.policy: Policy = policy
         self.debounce = debounce
 
-    def admit(self, handler: BackgroundTaskHandler[Any]) -> bool:
+    def _gate_admit(self, handler: BackgroundTaskHandler[Any]) -> bool:
         return self._jobs._admit(self, handler)
 
-    def withdraw(self, handler: BackgroundTaskHandler[Any]) -> None:
+    def _gate_withdraw(self, handler: BackgroundTaskHandler[Any]) -> None:
         self._jobs._withdraw(self, handler)
 
-    def delivered(self, handler: BackgroundTaskHandler[Any]) -> None:
+    def _gate_delivered(self, handler: BackgroundTaskHandler[Any]) -> None:
         pass
 
-    def message(self, handler: BackgroundTaskHandler[Any], text: str) -> None:
+    def _gate_message(self, handler: BackgroundTaskHandler[Any], text: str) -> None:
         pass

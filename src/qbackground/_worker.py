@@ -22,6 +22,7 @@ from ._dispatcher import Dispatcher
 from ._gui_release import GuiThreadFinalized, install as install_gui_release
 from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
+from ._group import TaskGroup
 from ._keys import KeyedJobs, Policy, check_key_options
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
@@ -352,6 +353,24 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 handler._gate = self._keys.gate(key, policy, seconds)
         return handler
 
+    def group(
+        self, *, owner: QWidget | None = None, fail_fast: bool = False, max_parallel: int | None = None
+    ) -> TaskGroup[Any]:
+        """A :class:`TaskGroup`: handlers followed, bounded and cancelled together (GUI thread).
+
+        Example::
+
+            group = worker.group(owner=window, fail_fast=True, max_parallel=4)
+            for path in paths:
+                group.handle(ImportFile(path)).execute()
+
+        Raises:
+            TypeError, ValueError: a bad ``owner``, ``fail_fast`` or ``max_parallel``.
+        """
+        self.check_ui_access()
+        self._check_open()
+        return TaskGroup(self, self._owners, owner=owner, fail_fast=fail_fast, max_parallel=max_parallel)
+
     def active_handler(self, key: Hashable) -> BackgroundTaskHandler[Any] | None:
         """The alive handler executed with ``key`` (the newest), or None (GUI thread).
 
@@ -453,8 +472,10 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 to :attr:`unhandled_exception` (a timeout to :attr:`task_timed_out`).
             on_progress: ``on_progress(items)`` on the GUI thread, about once a frame,
                 with what ``fn`` published.
-            key, policy, debounce: as for :meth:`handle` (``submit(fn, x,
+            key: names the job, as for :meth:`handle` (``submit(fn, x,
                 key="preview", debounce=0.2)``: the newest call wins).
+            policy: ``"replace"``, ``"queue"`` or ``"parallel"``, as for :meth:`handle`.
+            debounce: seconds with no newer call before the start, as for :meth:`handle`.
 
         A cancel calls none of the three.
 

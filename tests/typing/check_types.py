@@ -223,6 +223,10 @@ def submit_types(owner: QWidget) -> None:
         BackgroundTaskHandler[float],
     )
     assert_type(current_lifecycle(), TaskLifeCycle[Any])
+    # Keys (DESIGN §8): the policy is a Literal, the debounce a number.
+    assert_type(worker.submit(area, 2, 3.5, key="area", policy="queue", debounce=0.2), BackgroundTaskHandler[float])
+    assert_type(worker.active_handler("area"), BackgroundTaskHandler[Any] | None)
+    worker.submit(area, 2, 3.5, key="area", policy="latest")  # type: ignore[call-arg, call-overload]
     # Wrong calls fail; mypy words them against the first overload (the async one).
     worker.submit(area, "2", 3.5)  # type: ignore[call-arg, arg-type]
     worker.submit(area, 2)  # type: ignore[arg-type]
