@@ -5,9 +5,10 @@ callables in order. Two rules keep the GUI responsive under floods:
 
 * **One wake-up event per batch.** ``post`` appends to a deque and posts a Qt event
   only when none is pending (``_wake_pending``). The GUI clears the flag *before* it
-  drains, and posters append *before* they read the flag, so no item is ever left
-  without a wake-up (the GIL makes these plain reads and writes sequentially
-  consistent).
+  drains for that event (a direct drain, as in ``get_result()``, does not: the event is
+  still queued, and would be joined by one more per burst while the loop does not run),
+  and posters append *before* they read the flag, so no item is ever left without a
+  wake-up (the GIL makes these plain reads and writes sequentially consistent).
 * **A time budget per drain.** A drain stops after ``budget`` seconds and posts a fresh
   wake-up, so timers and painting run between slices of a burst of completions.
 
@@ -59,7 +60,7 @@ class _Receiver(GuiThreadFinalized, QObject):
         if event.type() == _WAKE:
             dispatcher = self._dispatcher()
             if dispatcher is not None:
-                dispatcher.drain(dispatcher.budget)
+                dispatcher.drain(dispatcher.budget, woken=True)
             return True
         return super().event(event)
 
@@ -126,9 +127,17 @@ class Dispatcher:
 
     # -- GUI thread ----------------------------------------------------------------
 
-    def drain(self, budget: float | None = None) -> None:
-        """Run posted callables; stop after ``budget`` seconds (None: until empty)."""
-        self._wake_pending = False
+    def drain(self, budget: float | None = None, *, woken: bool = False) -> None:
+        """Run posted callables; stop after ``budget`` seconds (None: until empty).
+
+        ``woken``: called by the receiver for our wake-up event, which is now consumed.
+        A direct drain (``get_result()`` on the GUI thread) leaves the flag alone: the
+        queued event still exists, and clearing the flag would post one more per burst,
+        piling up in Qt's queue (a ``QEvent`` and its wrapper each) while the event loop
+        does not run.
+        """
+        if woken:
+            self._wake_pending = False
         inbound = self._inbound
         deadline = None if budget is None else monotonic() + budget
         count = 0
