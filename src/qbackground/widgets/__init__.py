@@ -14,6 +14,7 @@ Example::
 
 from .._exports import public_module as _public_module
 from ._builder import BackgroundTaskDialog
+from ._close_guard import CloseGuard
 from ._eta import RemainingTimeEstimator
 from ._progress_window import BackgroundWorkProgressWindow
 from ._session import TaskEnding
@@ -24,6 +25,7 @@ __all__ = [
     "BackgroundTaskDialog",
     "BackgroundWorkProgressWindow",
     "BackgroundWorkWindow",
+    "CloseGuard",
     "RemainingTimeEstimator",
     "TaskEnding",
     "TaskStatusWidget",
