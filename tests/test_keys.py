@@ -196,3 +196,22 @@ def test_key_on_process_worker_pid_is_elsewhere(worker: BackgroundWorker) -> Non
     assert first.status is TaskStatus.CANCELLED
     assert second.get_result(timeout=60) == 2
     assert os.getpid() > 0
+
+
+def test_the_taskers_key_is_the_workers_key(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    """task_mgr's key= replacement runs through worker keys (one mechanism, not two)."""
+    from qbackground.tasker import TaskManager
+
+    def job(context: Any, n: int) -> int:
+        context.sleep(30) if n == 1 else None
+        return n
+
+    manager = TaskManager(worker)
+    first = manager.run_thread(job, 1, key="calc")
+    qtbot.waitUntil(lambda: first._handler is not None, timeout=5_000)
+    keyed = [k for k in worker._keys._slots if isinstance(k, tuple) and k[-1] == "calc"]
+    assert len(keyed) == 1 and worker.active_handler(keyed[0]) is first._handler
+    second = manager.run_thread(job, 2, key="calc")
+    qtbot.waitUntil(lambda: second.get_status() == "completed", timeout=10_000)
+    assert first.get_status() == "canceled" and second.result() == 2
+    qtbot.waitUntil(lambda: not worker._keys._slots, timeout=10_000)

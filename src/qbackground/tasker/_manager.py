@@ -267,7 +267,9 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
             if not cancelled_early:
                 # Under the lock, so a cancel from another thread finds the handler
                 # executed (cancel() before execute() is an error).
-                started = _execute(worker, job, task.kind, self._process_executor())
+                # The key goes to the worker (DESIGN §8, policy "replace"): one mechanism.
+                key = (_KEYS, id(self), task.key) if task._visible else None
+                started = _execute(worker, job, task.kind, self._process_executor(), key)
                 if isinstance(started, BaseException):
                     error = started
                     job._facade = None  # it never runs: no callback will come
@@ -375,8 +377,16 @@ over, so no handler holds them any more, and a pending call must not be lost to 
 collection (or a dropped last reference) in between."""
 
 
+_KEYS = "qbackground.tasker"
+"""Namespaces a manager's keys among the worker's (``worker.active_handler``)."""
+
+
 def _execute(
-    worker: BackgroundWorker, job: FunctionJob | CoroutineJob, kind: Kind, processes: ProcessExecutor | None
+    worker: BackgroundWorker,
+    job: FunctionJob | CoroutineJob,
+    kind: Kind,
+    processes: ProcessExecutor | None,
+    key: Any = None,
 ) -> BackgroundTaskHandler[Any] | Exception:
     """Hand ``job`` to ``worker`` and execute it; the handler, or why it could not start
     (queue full, worker shut down...: the message says it all). The error goes without
@@ -384,7 +394,9 @@ def _execute(
     ``_start`` and ``_submit``) would lead back to the task and its manager, a reference
     cycle that only the cyclic collector could free."""
     try:
-        handler = worker.handle(job, executor=processes if kind == "process" and processes is not None else kind)
+        handler = worker.handle(
+            job, executor=processes if kind == "process" and processes is not None else kind, key=key
+        )
         handler.execute()
     except Exception as exc:
         return exc.with_traceback(None)
