@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -98,7 +100,54 @@ def test_a_deaf_task_closes_after_the_timeout(worker: BackgroundWorker, qtbot: Q
     assert guard.winding_down is not None and guard.winding_down.isVisible()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
     assert guard.timed_out and not handler._run_over
+    # The user is told, not only the log: a non-blocking box with the count.
+    notice = guard.notice
+    assert notice is not None and notice.isVisible() and not notice.isModal()
+    assert "closed anyway: 1 task(s) did not stop within 0.3 s" in notice.text()
+    notice.close()  # WA_DeleteOnClose
+    qtbot.waitUntil(lambda: guard.notice is None, timeout=5_000)
     release.set()
+
+
+def test_no_notice_when_the_tasks_stop_in_time(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    window = _window(qtbot)
+    guard = CloseGuard(window, worker, ask=False, timeout=5)
+    worker.handle(Busy(owner=window)).start()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+    assert not guard.timed_out and guard.notice is None
+
+
+def test_quitting_the_application_goes_through_the_guard(
+    worker: BackgroundWorker, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # QCoreApplication.quit() sends the application a Quit event (from the GUI
+    # thread); send that event as the Quit path does, and record the guard's own
+    # quit() instead of really quitting the test's QApplication.
+    quits: list[bool] = []
+    monkeypatch.setattr(QCoreApplication, "quit", staticmethod(lambda: quits.append(window.isVisible())))
+    window = _window(qtbot)
+    guard = CloseGuard(window, worker)
+    handler = worker.handle(Busy(owner=window)).start()
+    app = QCoreApplication.instance()
+    assert app is not None
+    accepted = QCoreApplication.sendEvent(app, QEvent(QEvent.Type.Quit))
+    assert accepted  # the guard took the Quit event: the application does not quit yet
+    qtbot.waitUntil(lambda: guard.question is not None, timeout=5_000)
+    assert window.isVisible() and handler.is_alive() and quits == []
+    _button(guard.question, "Stop tasks and close").click()
+    qtbot.waitUntil(lambda: quits != [], timeout=5_000)
+    assert quits == [False]  # quit again only after the window closed
+    assert handler.status is TaskStatus.CANCELLED and handler._run_over
+
+
+def test_quitting_without_tasks_is_not_held(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    window = _window(qtbot)
+    guard = CloseGuard(window, worker)
+    app = QCoreApplication.instance()
+    assert app is not None
+    assert guard.eventFilter(app, QEvent(QEvent.Type.Quit)) is False
+    assert guard.question is None and window.isVisible()
 
 
 def test_process_tasks_wind_down_before_the_window_closes(worker: BackgroundWorker, qtbot: QtBot) -> None:

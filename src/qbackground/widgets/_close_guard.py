@@ -6,17 +6,18 @@ import logging
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QDialog, QWidget
 
 from qbackground import BackgroundTaskHandler, BackgroundWorker, background_worker
+from qbackground._gui_release import GuiThreadFinalized, install as install_gui_release
 
 __all__ = ["CloseGuard"]
 
 _log = logging.getLogger("qbackground")
 
 
-class CloseGuard(QObject):
+class CloseGuard(GuiThreadFinalized, QObject):
     """Holds back closing ``window`` (and quitting the application) while tasks owned
     by it, or by a widget inside it, are alive.
 
@@ -24,7 +25,9 @@ class CloseGuard(QObject):
     percent) with "Stop tasks and close" and "Keep working". Stopping cancels them,
     shows them winding down (:attr:`winding_down`) and closes the window once every
     ``run()`` has really stopped — or after ``timeout`` seconds, then it closes anyway
-    and says so (:attr:`timed_out`). Without ``ask`` it stops them without asking.
+    and says so: :attr:`timed_out` is set and a non-blocking message box
+    (:attr:`notice`) tells the user how many tasks were still running. Without ``ask``
+    it stops them without asking.
 
     Example::
 
@@ -43,6 +46,7 @@ class CloseGuard(QObject):
             raise TypeError(f"CloseGuard needs a QWidget window, not {type(window).__name__}")
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
             raise ValueError(f"CloseGuard timeout must be a positive number of seconds, got {timeout!r}")
+        install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         super().__init__(window)
         self._window = window
         self._worker = worker if worker is not None else background_worker()
@@ -57,6 +61,8 @@ class CloseGuard(QObject):
         """The "stopping tasks" window, while tasks wind down."""
         self.timed_out = False
         """True when the window closed although a ``run()`` had not stopped in ``timeout``."""
+        self.notice: QMessageBox | None = None
+        """After a timeout: the message box saying the window closed with tasks still running."""
         window.installEventFilter(self)
         app = QCoreApplication.instance()
         if app is not None:
@@ -150,16 +156,39 @@ class CloseGuard(QObject):
     def _give_up(self) -> None:
         if self._stopping:
             self.timed_out = True
+            still = len(self._stopping)
             self._close_now()
+            self._tell_timed_out(still)
+
+    def _tell_timed_out(self, still: int) -> None:
+        # Not parented to the window (it has just closed) and not modal: it only informs.
+        text = (
+            f"The window closed anyway: {still} task(s) did not stop within "
+            f"{self._timeout:g} s and are still running."
+        )
+        box = QMessageBox(QMessageBox.Icon.Warning, "Tasks still running", text)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.destroyed.connect(self._forget_notice)
+        self.notice = box
+        box.show()
+
+    def _forget_notice(self) -> None:
+        self.notice = None
 
     def _close_now(self) -> None:
+        still = len(self._stopping)
         self._stopping.clear()
         dialog, self.winding_down = self.winding_down, None
         if dialog is not None:
             dialog.close()
             dialog.deleteLater()
         if self.timed_out:
-            _log.warning("CloseGuard: tasks did not stop within %s s; closing the window anyway", self._timeout)
+            _log.warning(
+                "CloseGuard: %d task(s) did not stop within %s s; closing the window anyway",
+                still,
+                self._timeout,
+            )
         self._allow = True
         if shiboken6.isValid(self._window):
             self._window.close()
