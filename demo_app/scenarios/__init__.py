@@ -10,6 +10,7 @@ from .failing_task import FailingTaskPage
 from .flood import FloodPage
 from .image_filter import ImageFilterPage
 from .owner import OwnerPage
+from .preview_page import PreviewPage
 from .processes import PairRun, ProcessesPage
 from .strict import StrictPage
 from .submit_page import SubmitPage
@@ -29,6 +30,7 @@ __all__ = [
     "ImageFilterPage",
     "OwnerPage",
     "PairRun",
+    "PreviewPage",
     "ProcessesPage",
     "RunRecord",
     "Scenario",
@@ -40,5 +42,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage)
 """Every page of the demo window, in order. Add new scenarios here."""
