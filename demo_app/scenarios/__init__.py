@@ -9,6 +9,7 @@ from .downloads import DownloadsPage, DownloadsRecord
 from .failing_task import FailingTaskPage
 from .flood import FloodPage
 from .image_filter import ImageFilterPage
+from .import_page import ImportPage
 from .owner import OwnerPage
 from .preview_page import PreviewPage
 from .processes import PairRun, ProcessesPage
@@ -28,6 +29,7 @@ __all__ = [
     "FailingTaskPage",
     "FloodPage",
     "ImageFilterPage",
+    "ImportPage",
     "OwnerPage",
     "PairRun",
     "PreviewPage",
@@ -42,5 +44,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
 """Every page of the demo window, in order. Add new scenarios here."""
