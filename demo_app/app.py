@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from qbackground import background_worker
 
 from .cli import Options, parse_args
+from .close_guard_smoke import close_guard_smoke
 from .scenarios import Scenario
 from .screenshot import screenshot_script
 from .smoke import HardDeadline, SmokeContext, SmokeRunner, SmokeScript, SmokeStep
@@ -85,6 +86,7 @@ def _automatic_steps(window: MainWindow, first_page: Scenario, options: Options)
         for page in window.pages:
             steps.append((page.title.lower(), partial(_page_smoke, window, page)))
         steps.append(("window", partial(_window_smoke, window)))
+        steps.append(("close guard", partial(close_guard_smoke, window)))
         steps.append(("worker", partial(_worker_smoke, errors)))
     return steps
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 import qbackground
 from qbackground import background_worker
-from qbackground.widgets import TaskStatusWidget
+from qbackground.widgets import CloseGuard, TaskStatusWidget
 
 from .scenarios import SCENARIOS, Scenario
 
@@ -73,12 +73,15 @@ class MainWindow(QMainWindow):
         self.status_text = QLabel(f"qbackground {qbackground.__version__} · up to {worker.threads} task threads")
         """The status bar's permanent text."""
         self.status_text.setToolTip(
-            "Closing the window interrupts running tasks silently (they are owned by their page)"
+            "Closing the window while a page's task runs asks first (CloseGuard), then stops them"
         )
         self.statusBar().addWidget(self.status_text, 1)
         self.task_status = TaskStatusWidget(worker)
         """Follows every task of the default worker; hidden while none runs."""
         self.statusBar().addPermanentWidget(self.task_status)
+        self.close_guard = CloseGuard(self, worker, timeout=5)
+        """Closing the window (or File > Quit) while a page's task runs asks first, then
+        stops the tasks and closes once they did (DESIGN §10)."""
 
     def show_scenario(self, scenario: type[S]) -> S:
         """Select the first page of class ``scenario`` and return it.

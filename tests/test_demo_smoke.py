@@ -139,9 +139,21 @@ SMOKE_CHECKS = (
     "task_mgr (rayforge api): the table's columns kept their width as the tasks' statuses changed",
     "task_mgr (rayforge api): starting 'words' again cancelled the running one",
     "task_mgr (rayforge api): when_done ran once, 'canceled', once the worker process stopped it",
+    # keys with debounce, task groups (issue 17)
+    "live preview (debounce): during the drag no preview started: the newest one waits for a pause (debounce)",
+    "live preview (debounce): the drag ran exactly one run(), for the last value",
+    "live preview (debounce): the 49 superseded handlers each ran canceled()",
+    "live preview (debounce): done() ran once, with the last value's preview",
+    "folder import (group): a clean import ends with every member DONE",
+    "folder import (group): when_done ran exactly once",
+    "folder import (group): photo-07.jpg FAILED, handled once",
+    "folder import (group): fail_fast cancelled the siblings still waiting",
     # the window: the status bar's text survives a menu's status tip
     "window: a menu's status tip shows in the status bar",
     "window: after a status tip, the status bar shows its own text again",
+    # the window's close guard
+    "close guard: closing the window while a task runs asks first (a modal question)",
+    "close guard: \"Keep working\" keeps the window open and the task running",
     # the worker afterwards
     "worker: no exception reached BackgroundWorker.unhandled_exception",
     "worker: every task thread, worker process and the asyncio loop stopped on shutdown()",
