@@ -20,6 +20,7 @@ from qbackground import (
     TaskLifeCycle,
     TaskStateError,
     TaskStatus,
+    TaskTimeoutError,
 )
 
 
@@ -186,3 +187,43 @@ def test_nested_groups(worker: BackgroundWorker, qtbot: QtBot) -> None:
     ok.handle(Value(1)).start()
     ok.group().handle(Value(2)).start()
     assert ok.get_results(timeout=10) == [1, [2]]
+
+
+class Deadline(Value):
+    """A member whose timeout is handled (shown through the group)."""
+
+    def handle_timeout_exception(self) -> bool:
+        return True
+
+
+def test_fail_fast_a_member_timing_out_cancels_the_siblings(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    group = worker.group(fail_fast=True)
+    late = group.handle(Deadline(1, 30, timeout=0.2)).start()
+    sibling = group.handle(Value(2, 30)).start()
+    waiting_async = group.handle(AsyncValue(3, 30)).start()
+    ended: list[TaskGroup[Any]] = []
+    group.when_done(ended.append)
+    qtbot.waitUntil(lambda: bool(ended), timeout=30_000)
+    assert late.status is TaskStatus.TIMED_OUT
+    assert sibling.status is TaskStatus.CANCELLED and waiting_async.status is TaskStatus.CANCELLED
+    assert ended == [group] and not group.is_alive()
+    with pytest.raises(TaskTimeoutError):
+        group.get_results(timeout=5)
+
+
+def test_members_count_in_the_status_widget(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    from qbackground.widgets import TaskStatusWidget
+
+    status = TaskStatusWidget(worker, hide_when_idle=False)
+    qtbot.addWidget(status)
+    release = threading.Event()
+    group = worker.group()
+    members = [group.handle(Held(release)).start() for _ in range(3)]
+    qtbot.waitUntil(lambda: all(m.status is TaskStatus.RUNNING for m in members), timeout=10_000)
+    qtbot.waitUntil(lambda: status.running_count == 3, timeout=5_000)
+    assert status.count_label.text() == "3 tasks running"
+    assert status.cancel_all() == 3  # Cancel All reaches the members too
+    qtbot.waitUntil(lambda: not group.is_alive(), timeout=5_000)
+    assert all(m.status is TaskStatus.CANCELLED for m in members)
+    qtbot.waitUntil(lambda: status.running_count == 0, timeout=5_000)
+    release.set()
