@@ -135,6 +135,7 @@ def test_quitting_the_application_goes_through_the_guard(
     assert accepted  # the guard took the Quit event: the application does not quit yet
     qtbot.waitUntil(lambda: guard.question is not None, timeout=5_000)
     assert window.isVisible() and handler.is_alive() and quits == []
+    assert guard.question is not None
     _button(guard.question, "Stop tasks and close").click()
     qtbot.waitUntil(lambda: quits != [], timeout=5_000)
     assert quits == [False]  # quit again only after the window closed
