@@ -148,6 +148,7 @@ SMOKE_CHECKS = (
     "folder import (group): when_done ran exactly once",
     "folder import (group): photo-07.jpg FAILED, handled once",
     "folder import (group): fail_fast cancelled the siblings still waiting",
+    "folder import (group): Cancel all cancelled every member not yet done",
     # the window: the status bar's text survives a menu's status tip
     "window: a menu's status tip shows in the status bar",
     "window: after a status tip, the status bar shows its own text again",

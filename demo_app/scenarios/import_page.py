@@ -259,4 +259,17 @@ class ImportPage(Scenario):
         ctx.check(self.when_done_calls == 1, "when_done ran exactly once for the failing run too",
                   f"{self.when_done_calls}")
         self.fail_box.setChecked(False)
+
+        self.start_button.click()
+        yield ctx.wait_until(lambda: self.counts().get(TaskStatus.DONE, 0) >= 2, "two files imported", timeout=30)
+        self.cancel_button.click()
+        yield ctx.wait_until(lambda: self.when_done_calls > 0, "Cancel all ended the group", timeout=30)
+        counts = self.counts()
+        ctx.check(
+            counts.get(TaskStatus.CANCELLED, 0) > 0 and set(counts) <= {TaskStatus.DONE, TaskStatus.CANCELLED},
+            "Cancel all cancelled every member not yet done",
+            f"{counts}",
+        )
+        ctx.check(self.summary_label.text().startswith("cancelled"), "the summary says cancelled",
+                  self.summary_label.text())
         self.step_seconds = 0.08
