@@ -19,7 +19,7 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from time import perf_counter  # noqa: E402
 
-from PySide6.QtCore import (  # noqa: E402
+from qtpy.QtCore import (  # noqa: E402
     QCoreApplication,
     QEvent,
     QEventLoop,
@@ -32,7 +32,7 @@ from PySide6.QtCore import (  # noqa: E402
     Signal,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget  # noqa: E402
+from qtpy.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget  # noqa: E402
 
 __all__ = [
     "Completion",

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import qVersion
+from qtpy.QtCore import qVersion
 
 __all__ = [
     "Check",

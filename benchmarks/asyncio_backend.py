@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer
+from qtpy.QtCore import Qt, QTimer
 
 from qbackground import AsyncBackgroundTask, BackgroundWorker, TaskLifeCycle
 

@@ -58,7 +58,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from time import perf_counter
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from qtpy.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from superqt.utils import GeneratorWorker
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse, ctypes, gc, os, sys, time, tracemalloc
 from collections import Counter
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
+from qtpy.QtWidgets import QApplication
 
 
 def rss() -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from time import perf_counter, thread_time
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from qtpy.QtCore import QTimer
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
 

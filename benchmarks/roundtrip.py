@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from qtpy.QtCore import QObject, QRunnable, QThreadPool, Signal
 from superqt.utils import create_worker
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle

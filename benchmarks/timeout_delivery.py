@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
 
-from PySide6.QtCore import QRunnable, QThreadPool, QTimer
+from qtpy.QtCore import QRunnable, QThreadPool, QTimer
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
 

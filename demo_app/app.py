@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from PySide6.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
-from PySide6.QtGui import QStatusTipEvent
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
+from qtpy.QtGui import QStatusTipEvent
+from qtpy.QtWidgets import QApplication
 
 from qbackground import background_worker
 

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 
 from qbackground import AsyncBackgroundTask, TaskLifeCycle
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 
 from .scenarios import SubmitPage
 from .smoke import SmokeContext, SmokeScript

@@ -16,7 +16,7 @@ from math import isqrt
 from time import perf_counter
 from typing import Any, NamedTuple, Protocol
 
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 
 from qbackground import BackgroundTask, TaskLifeCycle
 

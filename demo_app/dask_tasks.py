@@ -25,7 +25,7 @@ import threading
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 
 from qbackground import BackgroundTask, TaskLifeCycle
 

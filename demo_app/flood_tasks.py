@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QRunnable, Signal
-from PySide6.QtWidgets import QWidget
+from qtpy.QtCore import QObject, QRunnable, Signal
+from qtpy.QtWidgets import QWidget
 
 from qbackground import BackgroundTask, TaskLifeCycle
 

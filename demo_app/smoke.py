@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import TextIO
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 __all__ = [
     "EXIT_FAILED",

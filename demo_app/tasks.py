@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 
 from qbackground import BackgroundTask, TaskLifeCycle
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from time import monotonic, sleep
 from types import FunctionType
 
-import shiboken6
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QTableWidget, QTableWidgetItem, QWidget
+from qbackground.qt import is_alive
+from qtpy.QtWidgets import QApplication, QMainWindow, QMessageBox, QTableWidget, QTableWidgetItem, QWidget
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
 from qbackground.widgets import BackgroundWorkProgressWindow, BackgroundWorkWindow, TaskStatusWidget
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         _wait(app, lambda: task.calls_seen > 0, "the task to start")
         _save(window, folder / "widgets-work-window.png")
         release.set()
-        _wait(app, lambda: not shiboken6.isValid(window) or not window.isVisible(), "the work window to close")
+        _wait(app, lambda: not is_alive(window) or not window.isVisible(), "the work window to close")
         release.clear()
 
         # An unhandled error, with its details open.

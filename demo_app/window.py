@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
+from qtpy.QtCore import QSize
+from qtpy.QtGui import QAction, QKeySequence
+from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 
-# Set before PySide6 is imported anywhere: the suite must run without a display.
+# Set before Qt is imported anywhere: the suite must run without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from qbackground import BackgroundWorker  # noqa: E402
+# qbackground first: it picks the binding (QT_API, else PySide6) before qtpy is imported
+from qbackground import BackgroundWorker  # noqa: E402  # isort: skip
+from qtpy.QtWidgets import QApplication  # noqa: E402
 
 pytest_plugins = ["pytester"]
 

@@ -25,9 +25,9 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import shiboken6  # noqa: E402
-from PySide6.QtCore import QObject, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from qbackground.qt import is_alive  # noqa: E402  (first: it picks the binding qtpy loads)
+from qtpy.QtCore import QObject, Qt  # noqa: E402
+from qtpy.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from qbackground import (  # noqa: E402
     BackgroundTask,
@@ -192,7 +192,7 @@ def dialogs(app: QApplication) -> dict[str, Any]:
     for window in windows:
         watch(window, type(window).__name__)
     # The windows close and delete themselves when their task ends.
-    pump(app, lambda: not any(shiboken6.isValid(window) for window in windows))
+    pump(app, lambda: not any(is_alive(window) for window in windows))
     owner.close()
     owner.deleteLater()
     pump(app)

@@ -8,7 +8,7 @@ import socket
 import time
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QProgressBar
+from qtpy.QtWidgets import QLabel, QProgressBar
 
 from qbackground import BackgroundTask, TaskLifeCycle
 

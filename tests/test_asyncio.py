@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import AsyncBackgroundTask, BackgroundWorker, TaskLifeCycle, TaskStatus

@@ -30,8 +30,8 @@ from time import monotonic
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import TaskStatus

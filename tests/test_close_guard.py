@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QMessageBox, QWidget
+from qtpy.QtCore import QCoreApplication, QEvent
+from qtpy.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle, TaskStatus

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import (

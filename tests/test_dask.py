@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from distributed import Client, LocalCluster
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, ProcessCrashedError, TaskStatus
@@ -124,7 +124,7 @@ def test_touching_a_widget_on_dask_names_it(cluster: Any, qtbot: QtBot) -> None:
     start(cluster, task)
     qtbot.waitUntil(lambda: task.ended != "", timeout=30_000)
     assert isinstance(task.error, IllegalConcurrentAccessError)
-    assert "task.label is a PySide6.QtWidgets.QLabel, which stays in the GUI process" in str(task.error)
+    assert f"task.label is a {QLabel.__module__}.QLabel, which stays in the GUI process" in str(task.error)
 
 
 def test_an_unpicklable_attribute_is_named_on_dask(cluster: Any, qtbot: QtBot) -> None:

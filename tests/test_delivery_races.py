@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import (

@@ -322,7 +322,7 @@ def test_runner_passes_and_counts_checks(qtbot: QtBot) -> None:
 
 
 def test_log_box_follows_its_last_line(qtbot: QtBot) -> None:
-    from PySide6.QtWidgets import QLabel, QStackedWidget
+    from qtpy.QtWidgets import QLabel, QStackedWidget
 
     from demo_app.scenarios.widgets import log_box
 

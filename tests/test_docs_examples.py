@@ -304,7 +304,7 @@ def test_a_sample_that_never_ends_fails_clearly(tmp_path: Path) -> None:
     """The runner does not wait forever for a sample that forgets to quit its app.exec()."""
     page = tmp_path / "page.md"
     page.write_text(
-        "```python\nfrom PySide6.QtWidgets import QApplication\n\napp = QApplication([])\n"
+        "```python\nfrom qtpy.QtWidgets import QApplication\n\napp = QApplication([])\n"
         "app.quit()          # before exec(): does nothing\napp.exec()\n```\n",
         encoding="utf-8",
     )
@@ -317,7 +317,7 @@ def test_a_sample_that_never_ends_fails_clearly(tmp_path: Path) -> None:
         check_outcome(block, outcome)
     # ... and a sample that does quit is fine.
     script.write_text(
-        "from PySide6.QtCore import QTimer\nfrom PySide6.QtWidgets import QApplication\n\n"
+        "from qtpy.QtCore import QTimer\nfrom qtpy.QtWidgets import QApplication\n\n"
         "app = QApplication([])\nQTimer.singleShot(0, app.quit)\napp.exec()\n",
         encoding="utf-8",
     )

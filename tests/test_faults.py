@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shiboken6
-from PySide6.QtWidgets import QApplication
+from qbackground.qt import delete
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import (
@@ -191,8 +191,8 @@ def test_coroutine_that_swallows_cancel(bg_worker: CheckedWorker, qtbot: QtBot) 
 
 QUIT_SCRIPT = '''
 import asyncio, sys, time
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
 from qbackground import AsyncBackgroundTask, BackgroundTask, BackgroundWorker
 
 
@@ -317,7 +317,7 @@ def test_handlers_outlive_their_worker(qapp: QApplication, qtbot: QtBot) -> None
     never = worker.handle(Quick())  # handled, never executed
     futures = [h.future() for _, h in running]
     assert worker.shutdown(timeout=10)
-    shiboken6.delete(worker)  # the C++ object is gone; the handlers keep the wrapper
+    delete(worker)  # the C++ object is gone; the handlers keep the wrapper
     del worker
     gc.collect()
     qapp.processEvents()

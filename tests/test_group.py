@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import (

@@ -174,7 +174,7 @@ def test_queue_starts_the_next_only_after_run_really_stopped(
 
 
 def test_a_held_handler_ends_silently_when_its_owner_closes(worker: BackgroundWorker, qtbot: QtBot) -> None:
-    from PySide6.QtWidgets import QWidget
+    from qtpy.QtWidgets import QWidget
 
     window = QWidget()
     window.show()

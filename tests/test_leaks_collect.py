@@ -23,8 +23,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import QApplication
 
 from qbackground import AsyncBackgroundTask, BackgroundTask, BackgroundWorker, TaskLifeCycle
 from qbackground.testing import rss_bytes

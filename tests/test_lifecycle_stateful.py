@@ -28,7 +28,7 @@ from typing import Any
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QApplication, QWidget
 
 from qbackground import (
     BackgroundTask,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QLabel, QWidget
+from qtpy.QtWidgets import QLabel, QWidget
 
 from qbackground import (
     AsyncBackgroundTask,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QWidget
+from qbackground.qt import delete
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtGui import QCloseEvent
+from qtpy.QtWidgets import QDialog, QLabel, QMainWindow, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, TaskInterruptedError, TaskStatus
@@ -76,7 +76,7 @@ def test_deleted_owner_interrupts_and_never_calls_back(worker: BackgroundWorker,
     task, handler = _run(worker, window)
     task.release.set()  # run() returns; done() would touch the deleted owner
     assert task.stopped.wait(5)  # block the GUI: the done() delivery stays queued
-    shiboken6.delete(window)
+    delete(window)
     worker._dispatcher.drain()
     assert task.calls == []
     assert handler.status is TaskStatus.INTERRUPTED

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 
 from qbackground import BackgroundTask, TaskLifeCycle, TaskStateError, TaskStatus
 from qbackground.tasker import TaskManager
@@ -345,7 +345,7 @@ def test_finish_is_idempotent_and_reports_once(qapp: QApplication) -> None:
 WIDGETS_BODY = '''
     import threading
 
-    from PySide6.QtWidgets import QMainWindow
+    from qtpy.QtWidgets import QMainWindow
 
     from qbackground import BackgroundTask
     from qbackground.testing import wait_task
@@ -407,7 +407,7 @@ def test_threads_the_test_leaves_behind_are_still_reported(pytester: pytest.Pyte
     result = run(
         pytester,
         '''
-        from PySide6.QtCore import QThread, QThreadPool
+        from qtpy.QtCore import QThread, QThreadPool
 
 
         @pytest.fixture

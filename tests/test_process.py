@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, ProcessCrashedError, QBackgroundError, TaskStatus

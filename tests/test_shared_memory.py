@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy
 import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, IllegalConcurrentAccessError, QBackgroundError
@@ -85,7 +85,7 @@ def test_touching_a_widget_in_the_worker_names_it(pworker: BackgroundWorker, qtb
     task = WithWidgets(1, touch="label")
     run(pworker, qtbot, task)
     assert isinstance(task.error, IllegalConcurrentAccessError)
-    assert "task.label is a PySide6.QtWidgets.QLabel, which stays in the GUI process" in str(task.error)
+    assert f"task.label is a {QLabel.__module__}.QLabel, which stays in the GUI process" in str(task.error)
     assert ".setText" in str(task.error)
 
 
@@ -216,7 +216,7 @@ def test_no_segment_left_after_shutdown(qapp: QApplication, qtbot: QtBot) -> Non
 
 APP = """
 import os, sys
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 from qbackground import BackgroundWorker
 sys.path.insert(0, {root!r})
 {block}

@@ -25,8 +25,8 @@ CHILD = textwrap.dedent(
 
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Signal
-    from PySide6.QtWidgets import QApplication
+    from qtpy.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer, Signal
+    from qtpy.QtWidgets import QApplication
 
     from qbackground import BackgroundTask, BackgroundWorker
 

@@ -27,8 +27,8 @@ from time import monotonic
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QWidget
 
 from qbackground import (
     BackgroundTask,

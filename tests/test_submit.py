@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import (

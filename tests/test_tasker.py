@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import (

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QThread
+from qtpy.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, TaskCancelledError, TaskLifeCycle, TaskStateError

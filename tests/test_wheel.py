@@ -74,8 +74,8 @@ for folder, _dirs, files in os.walk(root):
 assert plugin.value == "qbackground.testing.plugin" and plugin.dist.name == "qbackground", plugin
 assert hasattr(plugin.load(), "bg_worker")
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
 
 seen = []

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import shiboken6
-from PySide6.QtCore import QCoreApplication, Qt, QTranslator
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
+from qbackground.qt import delete, is_alive
+from qtpy.QtCore import QCoreApplication, Qt, QTranslator
+from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from qbackground import (
@@ -115,7 +115,7 @@ def test_show_opens_a_modal_window_and_returns_at_once(
     assert ended.visible_at_end is False, "the window closes itself before ended is emitted"
     assert task.terminal == ["done"]
     assert handler.status is TaskStatus.DONE
-    qtbot.waitUntil(lambda: not shiboken6.isValid(window), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not is_alive(window), timeout=WAIT_MS)
     assert not open_boxes()
 
 
@@ -177,7 +177,7 @@ def test_handler_is_there_from_start_and_refused_before(
 def test_a_deleted_owner_is_refused(qtbot: QtBot, worker: BackgroundWorker) -> None:
     gone = QWidget()
     task = Scripted(owner=gone)
-    shiboken6.delete(gone)
+    delete(gone)
     with pytest.raises(ValueError, match="deleted"):
         BackgroundWorkWindow.show(task, worker=worker)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QMainWindow
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundTaskHandler, BackgroundWorker, TaskStatus

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from qtpy.QtWidgets import QMainWindow, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qbackground import BackgroundWorker, TaskStatus, current_lifecycle

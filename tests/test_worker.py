@@ -10,9 +10,10 @@ import threading
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
+from qtpy.QtWidgets import QLabel, QWidget
 
+from qbackground.qt import delete
 from qbackground import (
     BackgroundTask,
     BackgroundTaskWrapper,
@@ -270,11 +271,9 @@ def test_accessor_errors(worker: BackgroundWorker, qtbot: QtBot, unhandled: Any)
 
 
 def test_accessor_with_deleted_owner(worker: BackgroundWorker, qtbot: QtBot) -> None:
-    import shiboken6
-
     owner = QWidget()
     accessor = worker.get_ui_accessor(owner)
-    shiboken6.delete(owner)
+    delete(owner)
     ran: list[int] = []
     errors: list[BaseException] = []
 
@@ -415,8 +414,8 @@ def test_app_quit_with_running_tasks_exits_fast(tmp_path: Any) -> None:
         textwrap.dedent(
             """
             import time
-            from PySide6.QtCore import QTimer
-            from PySide6.QtWidgets import QApplication
+            from qtpy.QtCore import QTimer
+            from qtpy.QtWidgets import QApplication
             from qbackground import BackgroundTask, background_worker
 
             class Forever(BackgroundTask[None, None]):
@@ -513,8 +512,8 @@ _FREED_OFF_THREAD = textwrap.dedent(
     """
     import gc, os, threading
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
+    from qtpy.QtCore import QEventLoop, QTimer
+    from qtpy.QtWidgets import QApplication
     from qbackground import BackgroundTask, BackgroundWorker
 
     class Chat(BackgroundTask):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtGui import QFont
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..smoke import SmokeContext, SmokeScript
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-import shiboken6
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from qbackground.qt import is_alive
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QWidget
 
 from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
 
@@ -358,7 +358,7 @@ class DaskPage(Scenario):
 
     def _refresh(self) -> None:
         """Enable the buttons that make sense now and show the state."""
-        if not shiboken6.isValid(self):
+        if not is_alive(self):
             return
         running = self.state == "running"
         alive = self._busy_rows()

@@ -6,10 +6,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from qbackground.qt import is_alive
+from qtpy.QtCore import Qt
+from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QGridLayout, QGroupBox, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle, TaskStatus, background_worker
 from qbackground.widgets import (
@@ -261,7 +261,7 @@ class DialogsPage(Scenario):
         return window
 
     def _log(self, line: str) -> None:
-        if shiboken6.isValid(self.log):
+        if is_alive(self.log):
             self.log.appendPlainText(line)
 
     # -- screenshot ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass, field
 from time import monotonic
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QGroupBox,

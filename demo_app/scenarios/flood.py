@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from time import perf_counter
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
-from PySide6.QtGui import QColor, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, QThreadPool, QTimer
+from qtpy.QtGui import QColor, QHideEvent, QShowEvent
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from qbackground import BackgroundTaskHandler, QBackgroundError, background_worker
 

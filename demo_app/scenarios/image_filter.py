@@ -6,9 +6,9 @@ from __future__ import annotations
 import mmap
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QImage, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from qtpy.QtCore import QRect, Qt
+from qtpy.QtGui import QImage, QPainter, QPaintEvent
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from qbackground import BackgroundTask, TaskLifeCycle, background_worker
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import NamedTuple
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from qtpy.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from qtpy.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen
+from qtpy.QtWidgets import QSizePolicy, QWidget
 
 __all__ = [
     "BAD_MS",

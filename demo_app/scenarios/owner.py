@@ -8,9 +8,9 @@ window, which deletes itself (``WA_DeleteOnClose``). Hiding the window does not 
 
 from __future__ import annotations
 
-import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDialog, QGridLayout, QGroupBox, QLabel, QPushButton, QWidget
+from qbackground.qt import is_alive
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QDialog, QGridLayout, QGroupBox, QLabel, QPushButton, QWidget
 
 from qbackground import BackgroundTaskHandler, QBackgroundError, TaskStatus, background_worker
 
@@ -275,7 +275,7 @@ class OwnerPage(Scenario):
             label.setStyleSheet(f"color: {colour};" if colour else "")
 
     def _log(self, run: OwnerRun, text: str) -> None:
-        if shiboken6.isValid(self.log):
+        if is_alive(self.log):
             self.log.appendPlainText(f"report {run.number} ({run.kind}): {text}")
 
     # -- screenshot and smoke test --------------------------------------------------------

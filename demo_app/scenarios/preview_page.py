@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import threading
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QApplication, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from qbackground import BackgroundTask, BackgroundTaskHandler, TaskLifeCycle, TaskStatus, background_worker
 

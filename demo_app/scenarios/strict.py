@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
+from qbackground.qt import is_alive
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
@@ -264,7 +264,7 @@ class StrictPage(Scenario):
     # -- the tasks' callbacks, on the GUI thread ------------------------------------------
 
     def _report(self, approach: str, callback: str, value: Any) -> None:
-        if not shiboken6.isValid(self.log):
+        if not is_alive(self.log):
             return
         record = self.records.setdefault(approach, StrictRecord())
         outcome = self.outcomes[approach]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QThread
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qbackground.qt import is_alive
+from qtpy.QtCore import QCoreApplication, QThread
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from qbackground.tasker import CancelHandle, Task, task_mgr
 
@@ -77,7 +77,7 @@ class MainThreadBox(QGroupBox):
             self.label.setText("the delayed call was cancelled")
 
     def _delayed(self, started: float) -> None:
-        if not shiboken6.isValid(self.label):
+        if not is_alive(self.label):
             return
         app = QCoreApplication.instance()
         on_gui = app is not None and QThread.currentThread() == app.thread()
@@ -87,11 +87,11 @@ class MainThreadBox(QGroupBox):
 
     def _when_event(self, task: Task[Any], name: str, data: Any) -> None:
         self.adopted.append(data)
-        if shiboken6.isValid(self.label):
+        if is_alive(self.label):
             self.label.setText(f"when_event took {name} {data!r}; the worker process goes on")
 
     def _when_done(self, task: Task[Any]) -> None:
         if task.get_status() == "completed":
             self.acks.append(bool(task.result()))
-        if shiboken6.isValid(self.label):
+        if is_alive(self.label):
             self.label.setText(f"send_event_and_wait returned {task.result() if task.get_status() == 'completed' else task.get_status()}")

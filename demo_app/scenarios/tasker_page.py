@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (
+from qbackground.qt import is_alive
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QBrush, QColor
+from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QGroupBox,
@@ -253,7 +253,7 @@ class TaskerPage(Scenario):
 
     def _when_event(self, task: Task[Any], name: str, data: Any) -> None:
         record = self.records.get(task.id)
-        if record is None or not shiboken6.isValid(self.log):
+        if record is None or not is_alive(self.log):
             return
         record.events.append((name, data))
         if len(record.events) == 1 or len(record.events) % 5 == 0:
@@ -261,7 +261,7 @@ class TaskerPage(Scenario):
 
     def _when_done(self, task: Task[Any]) -> None:
         record = self.records.get(task.id)
-        if record is None or not shiboken6.isValid(self.log):
+        if record is None or not is_alive(self.log):
             return
         status = task.get_status()
         record.done_calls.append(status)
@@ -279,7 +279,7 @@ class TaskerPage(Scenario):
         self._show(record)
 
     def _on_tasks_updated(self, sender: object, tasks: list[Task[Any]], progress: float) -> None:
-        if not shiboken6.isValid(self.table):
+        if not is_alive(self.table):
             return
         self.updates.append((len(tasks), progress))
         self.overall_bar.setValue(round(progress * 100))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from time import monotonic
 
-import shiboken6
+from qbackground.qt import is_alive
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import (
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QFont, QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
+from qtpy.QtWidgets import (
     QGroupBox,
     QLabel,
     QPlainTextEdit,
@@ -66,7 +66,7 @@ class LogView(QPlainTextEdit):
         """Begin a section (a run, a batch): a blank line if the log has text, and the
         clock restarts at ``at`` (a ``monotonic()`` time; default: now)."""
         self.section_started = monotonic() if at is None else at
-        if shiboken6.isValid(self) and self.document().characterCount() > 1:
+        if is_alive(self) and self.document().characterCount() > 1:
             self.appendPlainText("")
 
     def elapsed(self) -> float:
@@ -78,7 +78,7 @@ class LogView(QPlainTextEdit):
 
         Does nothing once the widget is deleted (a callback arriving while the demo quits).
         """
-        if shiboken6.isValid(self):
+        if is_alive(self):
             self.appendPlainText(f"{self.elapsed():6.2f} s  {text}")
 
     def appendPlainText(self, text: str) -> None:

@@ -1,4 +1,4 @@
-"""qbackground: typed background tasks for PySide6 applications.
+"""qbackground: typed background tasks for Qt applications (PySide6 or PyQt6, through qtpy).
 
 Example::
 
@@ -18,6 +18,8 @@ Example::
     background_worker().handle(Sum()).execute()
 """
 
+# first: it decides the Qt binding before anything imports qtpy (DESIGN §6)
+from . import qt as _qt  # noqa: F401  # isort: skip
 from ._accessor import UIAccessor
 from ._async import AsyncBackgroundTask
 from ._current import current_lifecycle

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import shiboken6
-from PySide6.QtWidgets import QWidget
+from .qt import is_alive
+from qtpy.QtWidgets import QWidget
 
 from ._errors import TaskInterruptedError
 
@@ -60,7 +60,7 @@ class UIAccessor:
         self._owner = owner
 
     def _owner_gone(self) -> bool:
-        return self._owner is not None and not shiboken6.isValid(self._owner)
+        return self._owner is not None and not is_alive(self._owner)
 
     def access(self, fn: Callable[[], object]) -> None:
         """Run ``fn()`` on the GUI thread later; a no-op if the owner is gone.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication
+from .qt import is_alive
+from qtpy.QtCore import QCoreApplication
 
 from ._worker import BackgroundWorker
 
@@ -33,7 +33,7 @@ def background_worker() -> BackgroundWorker:
         app = QCoreApplication.instance()
         if (
             worker is None
-            or not shiboken6.isValid(worker)
+            or not is_alive(worker)
             or worker.is_shut_down
             or (app is not None and worker.thread() is not app.thread())
         ):

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Protocol
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 from ._gui_release import GuiThreadFinalized
 

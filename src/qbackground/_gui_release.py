@@ -29,7 +29,7 @@ import weakref
 from collections import deque
 from threading import get_ident
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from qtpy.QtCore import QCoreApplication, QEvent, QObject
 
 __all__ = ["GuiThreadFinalized", "install", "pending_count", "reap"]
 

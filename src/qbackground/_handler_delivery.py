@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import shiboken6
+from .qt import is_alive
 
 from ._errors import TaskInterruptedError
 from ._lifecycle import _check_number
@@ -45,7 +45,7 @@ class HandlerDelivery(HandlerOutcome[V]):
             worker._owners.unbind(self._owner, self)
         lifecycle = self._lifecycle
         task = self._task
-        owner_gone = self._owner is not None and not shiboken6.isValid(self._owner)
+        owner_gone = self._owner is not None and not is_alive(self._owner)
         if lifecycle is not None:
             if status is not TaskStatus.INTERRUPTED and not owner_gone:
                 lifecycle.deliver_pending()  # every published item before the end
@@ -91,7 +91,7 @@ class HandlerDelivery(HandlerOutcome[V]):
         called even when ``items`` is empty (once: coalesced with the batch's items).
         """
         owner = self._owner
-        if owner is not None and not shiboken6.isValid(owner):
+        if owner is not None and not is_alive(owner):
             self._interrupt()
             return
         lifecycle = self._lifecycle

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-import shiboken6
-from PySide6.QtCore import QEvent, QObject, QTimer, SignalInstance
-from PySide6.QtWidgets import QDialog, QWidget
+from .qt import is_alive
+from qtpy.QtCore import QEvent, QObject, QTimer, SignalInstance
+from qtpy.QtWidgets import QDialog, QWidget
 
 from ._gui_release import GuiThreadFinalized
 
@@ -78,7 +78,7 @@ class _OwnerWatch(GuiThreadFinalized, QObject):
 
     def detach(self) -> None:
         """Undo every connection (the owner is alive but no task needs it)."""
-        if not shiboken6.isValid(self._window) or not shiboken6.isValid(self._owner):
+        if not is_alive(self._window) or not is_alive(self._owner):
             return
         self._window.removeEventFilter(self)
         for signal in self._signals:

@@ -12,8 +12,8 @@ from threading import get_ident
 from types import MappingProxyType
 from typing import Any, TypeVar, TypeVarTuple, overload
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from qtpy.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
+from qtpy.QtWidgets import QWidget
 
 from ._accessor import UIAccessor
 from ._config import resolve_bool, resolve_choice, resolve_count, resolve_seconds

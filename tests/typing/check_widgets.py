@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, assert_type
 
-from PySide6.QtWidgets import QMainWindow
+from qtpy.QtWidgets import QMainWindow
 
 from qbackground import (
     BackgroundTask,

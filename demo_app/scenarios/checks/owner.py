@@ -6,7 +6,7 @@ Drives the page's widgets like a user would and checks what happened; the page's
 
 from __future__ import annotations
 
-import shiboken6
+from qbackground.qt import is_alive
 
 from qbackground import TaskInterruptedError, TaskStatus
 
@@ -51,7 +51,7 @@ def _close(page: OwnerPage, ctx: SmokeContext) -> SmokeScript:
         "close: silent — no done(), canceled() or error callback, nothing after the close",
         f"callbacks {run.callbacks}, {run.after_close} after the close",
     )
-    ctx.check(not shiboken6.isValid(run.window), "close: the window was deleted (WA_DeleteOnClose)")
+    ctx.check(not is_alive(run.window), "close: the window was deleted (WA_DeleteOnClose)")
     try:
         handler.get_result(timeout=1)
         raised = "nothing"
@@ -87,9 +87,9 @@ def _hide(page: OwnerPage, ctx: SmokeContext) -> SmokeScript:
         f"callbacks {run.callbacks}, status {handler.status.name}",
     )
     ctx.check(
-        shiboken6.isValid(window) and window.message.text().startswith("Report ready"),
+        is_alive(window) and window.message.text().startswith("Report ready"),
         "hide: done() updated the hidden window",
-        window.message.text() if shiboken6.isValid(window) else "deleted",
+        window.message.text() if is_alive(window) else "deleted",
     )
     page.close_button.click()
     yield ctx.wait_until(lambda: run.deleted and run.stopped, "the window closed after its task")

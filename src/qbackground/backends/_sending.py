@@ -55,7 +55,7 @@ class Unsendable(TypeError):
 
 
 def _qobject_type() -> type | None:
-    core = sys.modules.get("PySide6.QtCore")
+    core = sys.modules.get("PySide6.QtCore") or sys.modules.get("PyQt6.QtCore")
     return getattr(core, "QObject", None) if core is not None else None
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from time import monotonic
 from typing import Any, Literal, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
+from qtpy.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from .._default import background_worker
 from .._gui_release import GuiThreadFinalized, install as install_gui_release

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QThread
+from ..qt import is_alive
+from qtpy.QtCore import QCoreApplication, QThread
 
 from .._errors import TaskStateError
 from ._main_thread import CancelHandle
@@ -93,7 +93,7 @@ class TaskManagerProxy:
             app = QCoreApplication.instance()
             if app is None:
                 raise TaskStateError("task_mgr needs a running Qt application: create QApplication first")
-            if manager is None or not shiboken6.isValid(manager) or manager.thread() != app.thread():
+            if manager is None or not is_alive(manager) or manager.thread() != app.thread():
                 manager = TaskManager(**self._init_kwargs)
                 if QThread.currentThread() != app.thread():
                     manager.moveToThread(app.thread())

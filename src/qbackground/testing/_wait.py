@@ -8,7 +8,7 @@ from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
+from qtpy.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
 
 from .. import BackgroundTaskHandler, ProgressListener, TaskStatus
 from .._errors import IllegalConcurrentAccessError, TaskStateError

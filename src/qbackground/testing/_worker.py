@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QCoreApplication, QEventLoop
+from qtpy.QtCore import QCoreApplication, QEventLoop
 
 from .. import BackgroundTaskHandler, BackgroundWorker
 from .._keys import Policy

@@ -21,10 +21,13 @@ shutdown_timeout=5, check_leaks=True, leak_timeout=2, strict=True)`` configures
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ..qt import qt_binding
 
 if TYPE_CHECKING:
     from ._worker import CheckedWorker
@@ -61,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-qt's, which reads PYTEST_QT_API
 def pytest_configure(config: pytest.Config) -> None:
+    _align_pytest_qt(config)
     _names(config.getoption("--qbackground-backend") or [], "--qbackground-backend")  # fail early
     config.addinivalue_line(
         "markers",
@@ -74,6 +79,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "arguments such as threads=2, processes=1, process_grace=0.3; and "
         "shutdown_timeout=5, check_leaks=True)",
     )
+
+
+def _align_pytest_qt(config: pytest.Config) -> None:
+    """Put pytest-qt's ``qtbot``/``qapp`` on the binding qbackground runs on.
+
+    qbackground picked its binding when this plugin was imported (``QT_API``, else the
+    binding already imported, else PySide6); pytest-qt would otherwise guess on its own
+    and could load the other binding beside it. A ``PYTEST_QT_API`` or ``qt_api`` ini
+    value naming the other binding is a usage error: set ``QT_API`` instead.
+    """
+    binding = qt_binding()
+    try:
+        ini = str(config.getini("qt_api") or "").lower()
+    except ValueError:  # pytest-qt not installed: nothing to align
+        return
+    env = os.environ.get("PYTEST_QT_API", "").lower()
+    for value, where in ((env, "PYTEST_QT_API"), (ini, "the qt_api ini option")):
+        if value and value != binding:
+            raise pytest.UsageError(
+                f"{where} asks pytest-qt for {value!r}, but qbackground runs on {binding!r} "
+                f"(QT_API={os.environ.get('QT_API', '')!r}). Set QT_API={value} so both use "
+                "the same Qt binding (or drop the pytest-qt setting)"
+            )
+    os.environ["PYTEST_QT_API"] = binding
 
 
 def _names(values: list[str], where: str) -> list[str]:

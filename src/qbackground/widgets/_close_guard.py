@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QDialog, QWidget
+from ..qt import is_alive
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QDialog, QWidget
 
 from qbackground import BackgroundTaskHandler, BackgroundWorker, background_worker
 from qbackground._gui_release import GuiThreadFinalized, install as install_gui_release
@@ -79,7 +79,7 @@ class CloseGuard(GuiThreadFinalized, QObject):
         found = []
         for handler in self._worker.active_handlers():
             owner = handler.task.owner
-            if owner is not None and shiboken6.isValid(owner) and owner.window() is self._window:
+            if owner is not None and is_alive(owner) and owner.window() is self._window:
                 found.append(handler)
         return found
 
@@ -108,7 +108,7 @@ class CloseGuard(GuiThreadFinalized, QObject):
         return False
 
     def _close_then_quit(self) -> None:
-        if shiboken6.isValid(self._window):
+        if is_alive(self._window):
             self._quit_after = True
             self._window.close()
 
@@ -190,7 +190,7 @@ class CloseGuard(GuiThreadFinalized, QObject):
                 self._timeout,
             )
         self._allow = True
-        if shiboken6.isValid(self._window):
+        if is_alive(self._window):
             self._window.close()
         if self._quit_after:
             QCoreApplication.quit()

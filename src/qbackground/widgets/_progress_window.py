@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, SupportsFloat
 
-import shiboken6
-from PySide6.QtWidgets import QLabel, QWidget
+from ..qt import is_alive
+from qtpy.QtWidgets import QLabel, QWidget
 
 from qbackground import BackgroundWorker
 from qbackground.backends import Executor
@@ -219,7 +219,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
                 f"{type(self).__name__} counts progress: {type(self._task).__name__} must publish "
                 f"numbers (the absolute count), not {type(last).__name__}"
             )
-        if not shiboken6.isValid(self):
+        if not is_alive(self):
             return
         self._count = float(last)
         total = self._total
@@ -245,7 +245,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         if total is None:
             super().task_fraction(fraction)
             self._render()
-        elif shiboken6.isValid(self):
+        elif is_alive(self):
             self._count = round(min(1.0, max(0.0, fraction)) * total, 9)
             self._show_count(total)
 

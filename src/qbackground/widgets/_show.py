@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from PySide6.QtWidgets import QWidget
+from qtpy.QtWidgets import QWidget
 
 __all__ = ["ShowMethod"]
 

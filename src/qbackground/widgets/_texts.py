@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import SupportsFloat
 
-from PySide6.QtCore import QCoreApplication
+from qtpy.QtCore import QCoreApplication
 
 __all__ = [
     "CONTEXT",

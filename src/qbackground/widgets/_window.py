@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (
+from ..qt import is_alive
+from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtGui import QPalette
+from qtpy.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
@@ -151,7 +151,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         self._target = task
         task = task_of(task)
         owner = task.owner
-        if owner is not None and not shiboken6.isValid(owner):
+        if owner is not None and not is_alive(owner):
             raise ValueError(f"the owner of {type(task).__name__} was already deleted")
         install_gui_release()  # this object is destroyed on the GUI thread (_gui_release)
         # Over the owner's window; an ownerless task (the builder allows one) gets the
@@ -299,7 +299,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         if session is None:
             return False
         cancelled = session.cancel()
-        if not cancelled and not session.ended and shiboken6.isValid(self):
+        if not cancelled and not session.ended and is_alive(self):
             self.cancel_button.setEnabled(False)  # decided already; the ending is on its way
         return cancelled
 
@@ -334,7 +334,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
             window.task_message("Copying file 3 of 10")
         """
-        if shiboken6.isValid(self):
+        if is_alive(self):
             self.message_label.setText(message)
 
     def task_fraction(self, fraction: float) -> None:
@@ -344,7 +344,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
             window.task_fraction(0.5)
         """
-        if not shiboken6.isValid(self):
+        if not is_alive(self):
             return
         self._fraction = fraction
         self.progress_bar.setRange(0, _BAR_STEPS)
@@ -359,7 +359,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
             window.task_ended(TaskEnding(TaskStatus.DONE, [], False))
         """
         self._timer.stop()
-        if not shiboken6.isValid(self):
+        if not is_alive(self):
             return
         self._closing = True
         self.done(QDialog.DialogCode.Accepted if ending.status is TaskStatus.DONE else QDialog.DialogCode.Rejected)
@@ -379,7 +379,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
             assert window.task_can_report()
         """
-        return shiboken6.isValid(self)
+        return is_alive(self)
 
     # -- for subclasses ---------------------------------------------------------------------
 
@@ -396,7 +396,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
     def _refresh_time(self) -> None:
         session = self._session
-        if session is None or not shiboken6.isValid(self):
+        if session is None or not is_alive(self):
             return
         elapsed = session.handler.elapsed or 0.0
         remaining = self._eta.remaining(elapsed) if self._eta.fraction > 0 else None
