@@ -8,11 +8,13 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from qtpy.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler
+import qbackground.qt  # noqa: F401  (before qtpy: qbackground decides the binding, PySide6 by default)
+from qtpy.QtCore import QMessageLogContext, QtMsgType, QTimer, qInstallMessageHandler, qVersion
 from qtpy.QtGui import QStatusTipEvent
 from qtpy.QtWidgets import QApplication
 
 from qbackground import background_worker
+from qbackground.qt import qt_binding
 
 from .cli import Options, parse_args
 from .close_guard_smoke import close_guard_smoke
@@ -41,6 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(main(["--smoke"]))
     """
     options = parse_args(argv)
+    if options.binding is not None and options.binding != qt_binding():
+        # Called in a process that already runs on the other binding (python -m demo_app
+        # applies --binding before Qt is imported; a second binding cannot be loaded).
+        print(
+            f"python -m demo_app: error: --binding {options.binding}, but Qt was already imported "
+            f"as {qt_binding()}; pass --binding (or set QT_API) before anything imports Qt",
+            file=sys.stderr,
+        )
+        return 2
     # Read when background_worker() first creates the default worker, in MainWindow().
     os.environ.setdefault("QBACKGROUND_PROCESSES", str(_PROCESSES))
     qInstallMessageHandler(_drop_offscreen_noise)
@@ -56,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps = _automatic_steps(window, first_page, options)
         if not steps:
             return app.exec()
+        # First line of an automatic run: which binding it ran on (tests/test_demo_smoke.py).
+        print(f"demo: runs on {window.binding} (QT_API={qt_binding()}, Qt {qVersion()})", flush=True)
         runner = SmokeRunner(steps, watchdog=options.watchdog)
         runner.finished.connect(app.exit)
         QTimer.singleShot(0, runner.start)
@@ -98,8 +111,16 @@ def _page_smoke(window: MainWindow, page: Scenario, ctx: SmokeContext) -> SmokeS
 
 
 def _window_smoke(window: MainWindow, ctx: SmokeContext) -> SmokeScript:
-    """The status bar's text survives the menus' status tips (hovering the File menu)."""
+    """The title and status bar name the Qt binding; the status bar's text survives the
+    menus' status tips (hovering the File menu)."""
     text = window.status_text.text()
+    ctx.check(
+        window.binding.split()[0] == {"pyside6": "PySide6", "pyqt6": "PyQt6"}[qt_binding()]
+        and window.binding in window.windowTitle()
+        and window.binding in text,
+        "the window title and the status bar name the Qt binding",
+        f"{window.windowTitle()!r}, {text!r}",
+    )
     QApplication.sendEvent(window, QStatusTipEvent("Quit the demo"))
     ctx.check(
         window.statusBar().currentMessage() == "Quit the demo",

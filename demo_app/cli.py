@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .binding import CHOICES
 from .scenarios import SCENARIOS
 
 __all__ = ["Options", "parse_args"]
@@ -25,6 +26,10 @@ class Options:
     photograph with ``--screenshot`` (``None``: the first page)."""
     watchdog: float
     """Seconds after which an automatic run (smoke or screenshot) counts as failed."""
+    binding: str | None = None
+    """The Qt binding asked for with ``--binding`` (``"pyside6"`` or ``"pyqt6"``; ``None``:
+    ``QT_API``, else PySide6 when both are installed). ``python -m demo_app`` applies it
+    before Qt is imported (:func:`demo_app.binding.select_binding`)."""
 
 
 def _positive_seconds(text: str) -> float:
@@ -45,12 +50,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         options = parse_args(["--smoke", "--watchdog", "10"])
         assert options.smoke and options.watchdog == 10.0
         assert parse_args(["--page", "asyncio"]).page == "asyncio"
+        assert parse_args(["--binding", "pyqt6"]).binding == "pyqt6"
     """
     parser = argparse.ArgumentParser(
         prog="python -m demo_app",
         description="qbackground demo: background tasks on threads, processes and asyncio, with "
         "progress, messages and cancel.",
-        epilog="Set QT_QPA_PLATFORM=offscreen to run --smoke or --screenshot without a display.",
+        epilog="Set QT_QPA_PLATFORM=offscreen to run --smoke or --screenshot without a display. "
+        "The QT_API environment variable (pyside6 or pyqt6) chooses the binding too.",
     )
     parser.add_argument(
         "--smoke",
@@ -80,5 +87,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         default=120.0,
         help="fail an automatic run that has not finished after SECONDS (default: 120)",
     )
+    parser.add_argument(
+        "--binding",
+        choices=CHOICES,
+        help="the Qt binding to run on (default: the QT_API environment variable, else PySide6 "
+        "when both are installed); the window's title and status bar name it",
+    )
     args = parser.parse_args(argv)
-    return Options(smoke=args.smoke, screenshot=args.screenshot, page=args.page, watchdog=args.watchdog)
+    return Options(
+        smoke=args.smoke,
+        screenshot=args.screenshot,
+        page=args.page,
+        watchdog=args.watchdog,
+        binding=args.binding,
+    )

@@ -20,6 +20,7 @@ import qbackground
 from qbackground import background_worker
 from qbackground.widgets import CloseGuard, TaskStatusWidget
 
+from .binding import binding_label
 from .scenarios import SCENARIOS, Scenario
 
 __all__ = ["MainWindow"]
@@ -39,7 +40,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, scenarios: Sequence[type[Scenario]] = SCENARIOS) -> None:
         super().__init__()
-        self.setWindowTitle("qbackground demo")
+        self.binding = binding_label()
+        """The Qt binding the demo runs on, as the title and status bar show it (``"PyQt6 6.11.0"``)."""
+        self.setWindowTitle(f"qbackground demo · {self.binding}")
         self.resize(QSize(880, 600))
 
         self.navigation = QListWidget()
@@ -70,7 +73,9 @@ class MainWindow(QMainWindow):
         # A widget, not showMessage(): a message is temporary, and the menus' status tips
         # clear it for good; a widget is only covered while a tip shows, then comes back.
         # Short, so the task status widget on the right never cuts it off.
-        self.status_text = QLabel(f"qbackground {qbackground.__version__} · up to {worker.threads} task threads")
+        self.status_text = QLabel(
+            f"qbackground {qbackground.__version__} on {self.binding} · up to {worker.threads} task threads"
+        )
         """The status bar's permanent text."""
         self.status_text.setToolTip(
             "Closing the window while a page's task runs asks first (CloseGuard), then stops them"

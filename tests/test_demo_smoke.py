@@ -6,6 +6,7 @@ The end-to-end tests start ``python -m demo_app`` in a subprocess, exactly as
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
@@ -18,6 +19,8 @@ from time import monotonic
 
 import pytest
 from pytestqt.qtbot import QtBot
+
+from qbackground.qt import BINDINGS, qt_binding
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # demo_app is a top-level package of the checkout, not installed
@@ -149,7 +152,8 @@ SMOKE_CHECKS = (
     "folder import (group): photo-07.jpg FAILED, handled once",
     "folder import (group): fail_fast cancelled the siblings still waiting",
     "folder import (group): Cancel all cancelled every member not yet done",
-    # the window: the status bar's text survives a menu's status tip
+    # the window: it names the Qt binding; the status bar's text survives a menu's status tip
+    "window: the window title and the status bar name the Qt binding",
     "window: a menu's status tip shows in the status bar",
     "window: after a status tip, the status bar shows its own text again",
     # the window's close guard
@@ -176,9 +180,20 @@ SMOKE_FIGURES = (
 EXIT_OVERHEAD = 15.0
 
 
-def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m demo_app *args`` headless from the checkout; wait for it to exit."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+# The binding as the demo names it ("demo: runs on PyQt6 6.11.0 (QT_API=pyqt6, Qt 6.11.2)").
+BINDING_NAMES = {"pyside6": "PySide6", "pyqt6": "PyQt6"}
+
+
+def run_demo(*args: str, qt_api: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m demo_app *args`` headless from the checkout; wait for it to exit.
+
+    The demo runs on the suite's binding (``QT_API``), unless ``qt_api`` names another
+    (``""``: ``QT_API`` unset, the demo's default decides).
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": qt_binding() if qt_api is None else qt_api}
+    if not env["QT_API"]:
+        del env["QT_API"]
+    env.pop("PYTEST_QT_API", None)  # the suite's pytest-qt setting; the demo does not use it
     return subprocess.run(
         [sys.executable, "-m", "demo_app", *args],
         cwd=ROOT,
@@ -191,6 +206,18 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
 
 def describe(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit code {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+
+
+def ran_on(proc: subprocess.CompletedProcess[str]) -> str | None:
+    """The binding (``"pyside6"``/``"pyqt6"``) the demo's first line says it ran on."""
+    found = re.search(
+        r"^demo: runs on (PySide6|PyQt6) [0-9.]+ \(QT_API=(pyside6|pyqt6), Qt [0-9.]+\)$", proc.stdout, re.M
+    )
+    if found is None:
+        return None
+    name, binding = found.groups()
+    assert BINDING_NAMES[binding] == name, proc.stdout
+    return binding
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -209,6 +236,7 @@ def test_smoke_run_passes_every_check() -> None:
     proc = run_demo("--smoke")
     wall = monotonic() - started
     assert proc.returncode == 0, describe(proc)
+    assert ran_on(proc) == qt_binding(), f"the demo did not run on the suite's binding\n{describe(proc)}"
     missing = [check for check in SMOKE_CHECKS if f"ok  {check}" not in proc.stdout]
     assert not missing, f"checks not reported: {missing}\n{describe(proc)}"
     figures = [line for line in proc.stdout.splitlines() if line.startswith("  --  ")]
@@ -241,6 +269,43 @@ def test_screenshot_of_a_chosen_page(tmp_path: Path) -> None:
     assert f"screenshot saved to {path}" in proc.stdout, describe(proc)
     width, height = png_size(path)
     assert width >= 640 and height >= 400, f"screenshot is only {width}×{height}"
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+@pytest.mark.parametrize("qt_api", ["", "other"])
+def test_binding_option_chooses_the_binding(tmp_path: Path, binding: str, qt_api: str) -> None:
+    # --binding wins over QT_API (here: unset, or the other binding), and the window shows it.
+    if importlib.util.find_spec(BINDING_NAMES[binding]) is None:
+        pytest.skip(f"{BINDING_NAMES[binding]} is not installed")
+    if qt_api == "other":
+        qt_api = next(other for other in BINDINGS if other != binding)
+    path = tmp_path / "shot.png"
+    proc = run_demo("--binding", binding, "--screenshot", str(path), qt_api=qt_api)
+    assert proc.returncode == 0, describe(proc)
+    assert ran_on(proc) == binding, describe(proc)
+    assert f"screenshot saved to {path}" in proc.stdout, describe(proc)
+
+
+def test_default_binding_is_pyside6_when_installed(tmp_path: Path) -> None:
+    # Without --binding or QT_API, the demo imports qbackground before qtpy: PySide6, not
+    # qtpy's own first choice (PyQt6) when both are installed.
+    proc = run_demo("--screenshot", str(tmp_path / "shot.png"), qt_api="")
+    assert proc.returncode == 0, describe(proc)
+    expected = "pyside6" if importlib.util.find_spec("PySide6") is not None else "pyqt6"
+    assert ran_on(proc) == expected, describe(proc)
+
+
+def test_binding_option_after_qt_was_imported_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In a process already on one binding, main() cannot switch: it says so (exit code 2)
+    # instead of running (here: taking a screenshot) on the binding it has.
+    from demo_app.app import main
+
+    other = next(binding for binding in BINDINGS if binding != qt_binding())
+    assert main(["--binding", other, "--screenshot", str(tmp_path / "shot.png")]) == 2
+    assert not (tmp_path / "shot.png").exists()
+    assert f"--binding {other}, but Qt was already imported as {qt_binding()}" in capsys.readouterr().err
 
 
 def test_watchdog_ends_a_run_that_takes_too_long() -> None:
