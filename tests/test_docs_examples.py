@@ -6,7 +6,9 @@ How a block runs
     as a reader who copies it into a file would run it: nothing is patched. Blank lines
     are put in front of the code so that a traceback's line numbers are the Markdown
     file's. Blocks run two at a time; the whole set takes about 20 s (the process and
-    Dask samples start workers).
+    Dask samples start workers). They run on the suite's Qt binding (``QT_API`` is passed
+    on): ``QT_API=pyqt6`` checks them on PyQt6. Every sample imports Qt through qtpy, and
+    qbackground before qtpy (``test_samples_import_qt_through_qtpy_after_qbackground``).
 
 Samples end by themselves
     A sample that ends in ``app.exec()`` must quit the application once its work is
@@ -53,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from qbackground.qt import qt_binding
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -196,6 +200,7 @@ def run_script(command: list[str], folder: Path, timeout: float) -> Outcome:
     """
     env = dict(os.environ)
     env["QT_QPA_PLATFORM"] = "offscreen"
+    env["QT_API"] = qt_binding()  # the samples run on the suite's binding
     env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
     env.pop("QBACKGROUND_STRICT", None)
     started = time.monotonic()
@@ -342,6 +347,72 @@ def test_the_misuse_count_on_the_testing_page_is_right() -> None:
         f"docs/testing.md says tests/test_misuse.py has {claims[0]} misuse cases; it has "
         f"{len(cases.elts)}: update the number on the page"
     )
+
+
+# The page about the two bindings may import one directly (to show that the application's
+# own import decides); every other sample goes through qtpy, as qbackground does.
+DIRECT_BINDING_IMPORTS_ALLOWED = {"bindings.md"}
+_BINDING_MODULES = {"PySide6", "PyQt6", "shiboken6", "sip"}
+# Modules that pick a Qt binding when imported: a sample imports qbackground before them, so
+# that qbackground's rule decides (PySide6 by default; qtpy and qasync try PyQt6 first).
+_BINDING_PICKERS = {"qtpy", "qasync"}
+
+
+def _top_level_imports(code: str) -> list[tuple[int, str]]:
+    """(line, top-level package) of each module-level import of ``code``, in order."""
+    found: list[tuple[int, str]] = []
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+def import_order_problems(block: Block) -> list[str]:
+    """What is wrong with how ``block`` imports Qt (empty: nothing)."""
+    try:
+        imports = _top_level_imports(block.code)
+    except SyntaxError:  # a fragment (not run): nothing to check
+        return []
+    problems = []
+    if block.page.name not in DIRECT_BINDING_IMPORTS_ALLOWED:
+        problems += [
+            f"line {block.line + line - 1} imports {name} directly: import Qt through qtpy "
+            "(from qtpy.QtWidgets import ...), and qbackground.qt.is_alive/delete for shiboken6/sip"
+            for line, name in imports
+            if name in _BINDING_MODULES
+        ]
+    first_qbackground = next((line for line, name in imports if name == "qbackground"), None)
+    if first_qbackground is not None:
+        problems += [
+            f"line {block.line + line - 1} imports {name} before qbackground: import qbackground "
+            f"first, so that it chooses the Qt binding (PySide6 unless QT_API says otherwise)"
+            for line, name in imports
+            if name in _BINDING_PICKERS and line < first_qbackground
+        ]
+    return problems
+
+
+def test_samples_import_qt_through_qtpy_after_qbackground() -> None:
+    """Every sample runs on both bindings (QT_API=pyside6 or pyqt6): it imports Qt through
+    qtpy, and qbackground before qtpy (and qasync), as docs/bindings.md tells readers to."""
+    problems = [f"{block.where}: {problem}" for block in BLOCKS for problem in import_order_problems(block)]
+    assert not problems, "\n".join(problems)
+
+
+def test_import_order_check_finds_problems(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nfrom qtpy.QtWidgets import QApplication\nfrom qbackground import background_worker\n```\n\n"
+        "```python\nimport qbackground\nfrom PySide6.QtWidgets import QLabel\n```\n\n"
+        "```python\nfrom qbackground import background_worker\nimport qasync\nfrom qtpy import QtCore\n```\n",
+        encoding="utf-8",
+    )
+    first, second, good = extract_blocks(page)
+    assert [p.split(" imports")[0] for p in import_order_problems(first)] == ["line 2"]
+    assert "PySide6 directly" in import_order_problems(second)[0]
+    assert import_order_problems(good) == []
 
 
 def test_samples_were_found() -> None:
