@@ -46,12 +46,24 @@ def _note(name: str, *_: object) -> None:
     destroyed_on.setdefault(name, []).append(threading.get_ident())
 
 
+# Sentinel children, kept alive here (see watch()).
+_sentinels: list[QObject] = []
+
+
 def watch(obj: QObject, name: str) -> None:
-    """Record the thread on which ``obj``'s C++ destructor runs (a function, not a
-    method of obj: the connection must not keep it alive)."""
+    """Record the thread on which ``obj``'s C++ destructor runs.
+
+    Through a sentinel child: ``obj``'s destructor deletes its children on the same
+    thread, and the sentinel's wrapper stays alive here. Watching ``obj.destroyed``
+    itself does not work on PyQt6: when ``obj``'s wrapper is collected in a garbage
+    cycle, PyQt drops the Python slots of its signals before the C++ destructor emits
+    ``destroyed``. The slot is a function, not a method of obj, so the connection
+    cannot keep anything alive."""
     global watched
     watched += 1
-    obj.destroyed.connect(partial(_note, name), Qt.ConnectionType.DirectConnection)
+    sentinel = QObject(obj)
+    sentinel.destroyed.connect(partial(_note, name), Qt.ConnectionType.DirectConnection)
+    _sentinels.append(sentinel)
 
 
 class Count(BackgroundTask[int, int]):

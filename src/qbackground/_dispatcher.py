@@ -26,7 +26,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Protocol
 
-from qtpy.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QTimer, Slot
 
 from ._gui_release import GuiThreadFinalized
 
@@ -64,6 +64,13 @@ class _Receiver(GuiThreadFinalized, QObject):
             return True
         return super().event(event)
 
+    @Slot()  # a declared slot of a QObject: PyQt6 delivers it on this object's thread
+    def flush_frame(self) -> None:
+        """The frame timer fired: flush the progress that is due."""
+        dispatcher = self._dispatcher()
+        if dispatcher is not None:
+            dispatcher.flush_due_progress()
+
 
 class Dispatcher:
     """Runs callables posted from any thread on the GUI thread, in order.
@@ -96,7 +103,7 @@ class Dispatcher:
         self._receiver = _Receiver(self, owner)
         self._frame_timer = QTimer(self._receiver)
         self._frame_timer.setSingleShot(True)
-        self._frame_timer.timeout.connect(self.flush_due_progress)
+        self._frame_timer.timeout.connect(self._receiver.flush_frame)
 
     # -- any thread ----------------------------------------------------------------
 

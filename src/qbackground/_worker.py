@@ -12,7 +12,7 @@ from threading import get_ident
 from types import MappingProxyType
 from typing import Any, TypeVar, TypeVarTuple, overload
 
-from qtpy.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
+from qtpy.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal, Slot
 from qtpy.QtWidgets import QWidget
 
 from ._accessor import UIAccessor
@@ -616,6 +616,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 self._release_requested.emit()  # queued to the GUI thread
         return stopped
 
+    @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _release_qt_objects(self) -> None:
         # Stop, not delete: shutdown() may run inside one of our own event handlers
         # (a done() that shuts the worker down), where deleting them would free an
@@ -660,6 +661,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             self._activity_due = True
             self._activity_timer.start()
 
+    @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _emit_tasks_changed(self) -> None:
         self._activity_due = False
         self.tasks_changed.emit()
@@ -685,5 +687,6 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
     def _dispatch_error(self, exc: BaseException) -> None:
         self._report_unhandled(None, exc)
 
+    @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _on_about_to_quit(self) -> None:
         self.shutdown(wait=True, timeout=1.0)

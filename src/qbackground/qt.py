@@ -34,7 +34,9 @@ from typing import Any, Literal
 __all__ = ["BINDINGS", "Binding", "choose_binding", "delete", "is_alive", "qt_binding"]
 
 Binding = Literal["pyside6", "pyqt6"]
+"""A Qt binding qbackground runs on, named as ``QT_API`` names it."""
 BINDINGS: tuple[Binding, ...] = ("pyside6", "pyqt6")
+"""The supported bindings, the default first."""
 _MODULES: dict[Binding, str] = {"pyside6": "PySide6", "pyqt6": "PyQt6"}
 
 
@@ -66,9 +68,18 @@ def choose_binding() -> Binding:
         raise _unsupported(api, "qtpy (imported before qbackground)")
     requested = os.environ.get("QT_API", "").strip().lower()
     if requested:
-        if requested in BINDINGS:
-            return requested
-        raise _unsupported(requested, "the QT_API environment variable")
+        if requested not in BINDINGS:
+            raise _unsupported(requested, "the QT_API environment variable")
+        for binding, module in _MODULES.items():
+            if binding != requested and module in sys.modules:
+                # qtpy would follow the imported binding and ignore QT_API; two bindings
+                # in one process cannot share widgets, so say which to change.
+                raise ImportError(
+                    f"QT_API={requested} but the application already imported {module}; "
+                    f"one process runs one Qt binding. Unset QT_API (qbackground then uses "
+                    f"{module}) or import {_MODULES[requested]} instead"
+                )
+        return requested
     for old in ("PyQt5", "PySide2"):
         if old in sys.modules:
             raise _unsupported(old, "the application (it imported it)")

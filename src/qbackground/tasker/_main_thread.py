@@ -9,7 +9,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from qtpy.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QTimer, Signal
+from qtpy.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Qt, Signal, Slot
 
 from ..backends.aio import AsyncioExecutor
 from ..backends.process import ProcessExecutor
@@ -53,6 +53,7 @@ class GuiPoster(QObject):
     def __call__(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self._posted.emit(functools.partial(callback, *args, **kwargs))
 
+    @Slot(object)  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _run(self, call: Callable[[], Any]) -> None:
         call()
 

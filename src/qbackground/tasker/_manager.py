@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping
 from time import monotonic
 from typing import Any, Literal, TypeVar
 
-from qtpy.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
+from qtpy.QtCore import QCoreApplication, QObject, QTimer, Qt, Signal, Slot
 
 from .._default import background_worker
 from .._gui_release import GuiThreadFinalized, install as install_gui_release
@@ -256,6 +256,7 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
 
     # -- starting, cancelling, finishing -----------------------------------------------------
 
+    @Slot(object, object, object)  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _start(self, task: Task[Any], job: FunctionJob | CoroutineJob, replaced: Task[Any] | None) -> None:
         """GUI thread: cancel the task this one replaces, then execute this one."""
         if replaced is not None:
@@ -347,6 +348,7 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
         if not timer.isActive() or timer.remainingTime() > delay_ms:
             timer.start(delay_ms)
 
+    @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _emit_tasks_updated(self) -> None:
         """GUI thread: publish the state, then run the when_done calls it made due."""
         self._emit_due = False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, TypeVar
 
-from qtpy.QtCore import QCoreApplication, QEventLoop
+from qtpy.QtCore import QCoreApplication, QEventLoop, Slot
 
 from .. import BackgroundTaskHandler, BackgroundWorker
 from .._keys import Policy
@@ -318,6 +318,7 @@ class CheckedWorker(BackgroundWorker):
         self._executed.append(handler)
         super()._track(handler)
 
+    @Slot(object, object)  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _on_unhandled(self, task: TaskBase[Any, Any] | None, exc: BaseException) -> None:
         self.unhandled.append((task, exc))
         for expectation in self._expectations:
@@ -325,6 +326,7 @@ class CheckedWorker(BackgroundWorker):
                 expectation.caught.append(exc)
                 return
 
+    @Slot(object)  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _on_timed_out(self, task: TaskBase[Any, Any]) -> None:
         self.timed_out.append(task)
 
