@@ -15,6 +15,7 @@ import pytest
 from qtpy.QtWidgets import QApplication
 
 from qbackground import BackgroundTask, TaskLifeCycle, TaskStateError, TaskStatus
+from qbackground.qt import BINDINGS, qt_binding
 from qbackground.tasker import TaskManager
 from qbackground.testing import CheckedWorker, WaitTaskTimeout, wait_task
 
@@ -81,7 +82,7 @@ def make(kind, n):
 
 
 def run(pytester: pytest.Pytester, body: str, *args: str) -> pytest.RunResult:
-    pytester.makeini("[pytest]\nqt_api = pyside6\n")
+    pytester.makeini(f"[pytest]\nqt_api = {qt_binding()}\n")
     pytester.makepyfile(test_generated=HEADER + textwrap.dedent(body))
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", *args)
 
@@ -396,7 +397,7 @@ WIDGETS_BODY = '''
 def test_the_library_s_own_widgets_pass_cleanly_under_bg_worker(pytester: pytest.Pytester) -> None:
     # A fresh interpreter: Qt's pool threads must be started by these tests, not
     # inherited from earlier ones (they idle for 30 s before they exit).
-    pytester.makeini("[pytest]\nqt_api = pyside6\n")
+    pytester.makeini(f"[pytest]\nqt_api = {qt_binding()}\n")
     pytester.makepyfile(test_widgets_generated=textwrap.dedent(WIDGETS_BODY))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", timeout=120)
     assert "leaked" not in result.stdout.str()
@@ -515,3 +516,16 @@ def test_wait_task_takes_a_tasker_task(qapp: QApplication) -> None:
     finally:
         release.set()
         assert worker.finish() == []
+
+
+def test_a_pytest_qt_setting_for_the_other_binding_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    other = next(b for b in BINDINGS if b != qt_binding())
+    pytester.makeini(f"[pytest]\nqt_api = {other}\n")
+    pytester.makepyfile(test_generated="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        f"ERROR: the qt_api ini option asks pytest-qt for '{other}', but qbackground runs on "
+        f"'{qt_binding()}' (QT_API='{qt_binding()}'). Set QT_API={other} so both use the same Qt "
+        "binding (or drop the pytest-qt setting)"
+    ])
