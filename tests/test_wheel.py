@@ -35,6 +35,8 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+
+from qbackground.qt import qt_binding
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -98,6 +100,8 @@ handler.execute()
 QTimer.singleShot(20_000, lambda: (seen.append("timed out"), app.quit()))
 app.exec()
 assert seen == [1, 42], seen
+from qbackground.qt import qt_binding
+print("binding", qt_binding())
 print("smoke ok", qbackground.__version__)
 '''
 
@@ -123,15 +127,19 @@ def _run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None, ti
     return done.stdout
 
 
-def _closure(requirements: list[str]) -> list[importlib.metadata.Distribution]:
-    """The installed distributions ``requirements`` need, transitively (markers evaluated)."""
-    environment = {**default_environment(), "extra": ""}
+def _closure(requirements: list[str], extras: tuple[str, ...] = ()) -> list[importlib.metadata.Distribution]:
+    """The installed distributions ``requirements`` need, transitively (markers evaluated),
+    with the wheel's own ``extras`` (``pip install qbackground[pyqt6]``)."""
+    plain = {**default_environment(), "extra": ""}
+    wheel_envs = [plain, *({**plain, "extra": extra} for extra in extras)]
     found: dict[str, importlib.metadata.Distribution] = {}
-    todo = [Requirement(text) for text in requirements]
+    todo = [
+        requirement
+        for requirement in map(Requirement, requirements)
+        if requirement.marker is None or any(requirement.marker.evaluate(env) for env in wheel_envs)
+    ]
     while todo:
-        requirement = todo.pop()
-        if requirement.marker is not None and not requirement.marker.evaluate(environment):
-            continue
+        requirement = todo.pop()  # its marker held (the extras count for the wheel's own only)
         name = canonicalize_name(requirement.name)
         if name in found:
             continue
@@ -140,7 +148,11 @@ def _closure(requirements: list[str]) -> list[importlib.metadata.Distribution]:
             f"the dev venv has {requirement.name} {distribution.version}, the wheel needs {requirement}"
         )
         found[name] = distribution
-        todo.extend(Requirement(text) for text in distribution.requires or [])
+        todo.extend(
+            requirement
+            for requirement in map(Requirement, distribution.requires or [])
+            if requirement.marker is None or requirement.marker.evaluate(plain)
+        )
     return list(found.values())
 
 
@@ -206,7 +218,9 @@ def test_the_installed_wheel_works_in_a_fresh_venv(dist: Path, tmp_path: Path) -
     assert site.is_relative_to(venv) and site != Path(sysconfig.get_path("purelib"))
     with zipfile.ZipFile(wheel) as archive:
         metadata = Parser().parsestr(archive.read(f"qbackground-{VERSION}.dist-info/METADATA").decode())
-    _link_into(site, _closure([*metadata.get_all("Requires-Dist", []), *PLUGIN_NEEDS]))
+    # On the PyQt6 pass the user's install is pip install "qbackground[pyqt6]".
+    extras = ("pyqt6",) if qt_binding() == "pyqt6" else ()
+    _link_into(site, _closure([*metadata.get_all("Requires-Dist", []), *PLUGIN_NEEDS], extras))
 
     # pip from the dev venv installs into the fresh one; --no-index: the dependencies
     # are there already, and pip still checks that they satisfy the wheel's metadata.
@@ -222,6 +236,7 @@ def test_the_installed_wheel_works_in_a_fresh_venv(dist: Path, tmp_path: Path) -
     (outside / "smoke.py").write_text(SMOKE, encoding="utf-8")
     out = _run([str(python), "-I", "smoke.py", str(site), str(ROOT), VERSION], cwd=outside, env=env)
     assert f"smoke ok {VERSION}" in out
+    assert f"binding {qt_binding()}" in out  # QT_API from this process: the same binding
 
     (outside / "test_plugin_from_wheel.py").write_text(PLUGIN_TEST, encoding="utf-8")
     out = _run([str(python), "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_plugin_from_wheel.py"],

@@ -79,6 +79,12 @@ def choose_binding() -> Binding:
                     f"one process runs one Qt binding. Unset QT_API (qbackground then uses "
                     f"{module}) or import {_MODULES[requested]} instead"
                 )
+        if importlib.util.find_spec(_MODULES[requested]) is None:
+            install = "pip install 'qbackground[pyqt6]'" if requested == "pyqt6" else "pip install PySide6-Essentials"
+            raise ImportError(
+                f"QT_API={requested} but {_MODULES[requested]} is not installed: {install}, "
+                "or set QT_API to the binding you have"
+            )
         return requested
     for old in ("PyQt5", "PySide2"):
         if old in sys.modules:
