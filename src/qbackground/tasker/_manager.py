@@ -68,7 +68,7 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
     shows it finished (not among ``tasks``, counted as 1.0 in ``progress``)."""
 
     # Internal: a task submitted off the GUI thread is started there.
-    _start_requested = Signal(object, object, object)
+    _start_requested = Signal(object, object)
 
     def __init__(
         self,
@@ -230,24 +230,25 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
         with self._lock:
             if visible and not any(t._visible for t in self._unfinished.values()):
                 self._batch_done = 0  # idle until now: a new batch begins
-            replaced = self._claim_key(task)
+            self._claim_key(task)
             self._unfinished[task.id] = task
         if _on_gui_thread():
-            self._start(task, job, replaced)
+            self._start(task, job)
         else:
-            self._start_requested.emit(task, job, replaced)
+            self._start_requested.emit(task, job)  # in submission order, so the worker
+            # sees the keyed handlers in that order too
         return task
 
-    # -- keys: the one place where a key replaces a task -------------------------------------
+    # -- keys: which task holds a key (for cancel_task/get_task) -----------------------------
+    # Replacing is not done here: each visible task's handler is executed with its key
+    # under the worker's policy "replace" (DESIGN §8), which cancels the alive handler of
+    # the task before it. One mechanism for both APIs.
 
-    def _claim_key(self, task: Task[Any]) -> Task[Any] | None:
-        """(lock held) ``task`` takes its key; the unfinished task it replaces, if any.
-        An invisible task has no key slot: it replaces nothing and is never replaced."""
-        if not task._visible:
-            return None
-        replaced = self._active.get(task.key)
-        self._active[task.key] = task
-        return replaced
+    def _claim_key(self, task: Task[Any]) -> None:
+        """(lock held) ``task`` takes its key. An invisible task has no key slot: it
+        replaces nothing and is never replaced."""
+        if task._visible:
+            self._active[task.key] = task
 
     def _release_key(self, task: Task[Any]) -> None:
         """(lock held) ``task`` is over: its key is free unless a newer task took it."""
@@ -256,11 +257,9 @@ class TaskManager(StartingMixin, MainThreadMixin, GuiThreadFinalized, QObject):
 
     # -- starting, cancelling, finishing -----------------------------------------------------
 
-    @Slot(object, object, object)  # PyQt6 delivers to the receiver's thread only for a declared slot
-    def _start(self, task: Task[Any], job: FunctionJob | CoroutineJob, replaced: Task[Any] | None) -> None:
-        """GUI thread: cancel the task this one replaces, then execute this one."""
-        if replaced is not None:
-            self._cancel(replaced)
+    @Slot(object, object)  # PyQt6 delivers to the receiver's thread only for a declared slot
+    def _start(self, task: Task[Any], job: FunctionJob | CoroutineJob) -> None:
+        """GUI thread: execute ``task``'s job; its key replaces the task before it."""
         error: BaseException | None = None
         worker = self.worker
         with self._lock:

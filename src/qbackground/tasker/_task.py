@@ -228,7 +228,7 @@ class Task(Generic[R]):
 
     def is_cancelled(self) -> bool:
         """True once a cancel was asked for (by key, by a new task with the same key, or
-        by :meth:`cancel`).
+        by :meth:`cancel`), and whenever the task ended canceled.
 
         Example::
 
@@ -339,6 +339,9 @@ class Task(Generic[R]):
         if status == "completed":
             self._result = result
             self._progress = 1.0
+        elif status == "canceled":
+            # also when the worker's key mechanism cancelled it (a newer task, same key)
+            self._cancel_requested = True
         self._exception = error
         self._ending = status
         self._changed()
