@@ -6,4 +6,21 @@ One module per scenario (``flood``, ``roundtrip``, ``publish_cost``,
 each exposing ``NAME`` and ``run(settings)`` returning its ``Table`` (a list of tables
 for ``process_backend``); ``_harness`` holds the Qt plumbing and ``_report`` the
 statistics and Markdown rendering.
+
+``python -m benchmarks`` imports no Qt binding itself: it runs the scenarios once per
+binding, each in its own child interpreter (``python -m benchmarks._one_binding`` with
+``QT_API`` set; one process holds one binding), and merges what the children report
+into one document with each binding's columns side by side.
 """
+
+SCENARIOS: tuple[str, ...] = (
+    "flood",
+    "roundtrip",
+    "publish",
+    "cancel",
+    "timeout",
+    "process",
+    "asyncio",
+    "arrays",
+)
+"""The scenario names (``--scenario``), in run order; importing this package imports no Qt."""

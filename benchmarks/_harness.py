@@ -16,9 +16,9 @@ import gc  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from time import perf_counter  # noqa: E402
 
+import qbackground.qt  # noqa: E402, F401  (before qtpy: qbackground decides the binding)
 from qtpy.QtCore import (  # noqa: E402
     QCoreApplication,
     QEvent,
@@ -33,6 +33,8 @@ from qtpy.QtCore import (  # noqa: E402
     qInstallMessageHandler,
 )
 from qtpy.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget  # noqa: E402
+
+from ._settings import Settings  # noqa: E402
 
 __all__ = [
     "Completion",
@@ -52,69 +54,11 @@ HEARTBEAT_MS = 5
 """Period of the GUI-thread heartbeat timer whose largest gap is the "worst stall"."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Sizes and repeat counts for one benchmark invocation.
-
-    Example::
-
-        settings = Settings.for_mode(quick=True, repeat=None, trials=None)
-        assert settings.flood_items < 200_000
-    """
-
-    quick: bool
-    repeat: int
-    trials: int
-    flood_items: int
-    roundtrip_tasks: int
-    publish_items: int
-    timeout_seconds: float
-    process_roundtrips: int
-    """Sequential trivial tasks timed per executor in the process round trip (6a)."""
-    prime_limit: int
-    """Primes are counted below this by trial division in the CPU-bound scenario (6b)."""
-    async_tasks: int
-    """Concurrent coroutines in the asyncio scenario (7)."""
-    async_sleep: float
-    """Seconds each coroutine of the asyncio scenario awaits ``asyncio.sleep``."""
-    run_limit: float
-    """Seconds one measured run may take before it is abandoned and reported as such."""
-
-    @classmethod
-    def for_mode(cls, *, quick: bool, repeat: int | None, trials: int | None) -> Settings:
-        """Full sizes (the brief's) or ``--quick`` smoke sizes; explicit counts win."""
-        if quick:
-            return cls(
-                quick=True,
-                repeat=repeat or 1,
-                trials=trials or 3,
-                flood_items=5_000,
-                roundtrip_tasks=300,
-                publish_items=50_000,
-                timeout_seconds=0.05,
-                process_roundtrips=10,
-                prime_limit=20_000,
-                async_tasks=500,
-                async_sleep=0.1,
-                run_limit=30.0,
-            )
-        return cls(
-            quick=False,
-            repeat=repeat or 3,
-            trials=trials or 20,
-            flood_items=200_000,
-            roundtrip_tasks=5_000,
-            publish_items=1_000_000,
-            timeout_seconds=0.2,
-            process_roundtrips=50,
-            prime_limit=800_000,
-            async_tasks=10_000,
-            async_sleep=0.5,
-            run_limit=300.0,
-        )
-
-
 _GUI_THREAD_ID: int | None = None
+_APP: QApplication | None = None
+"""The application made by :func:`application`, referenced here: PyQt6 destroys a
+``QApplication`` whose Python wrapper is collected (PySide6 keeps it), so a caller that
+drops the return value would otherwise be left without an application."""
 
 _QUIET = ("propagateSizeHints",)
 """Qt messages the offscreen platform prints for every shown window; noise here."""
@@ -127,12 +71,13 @@ def _qt_messages(kind: QtMsgType, context: QMessageLogContext, message: str) -> 
 
 def application() -> QApplication:
     """The process's ``QApplication`` (created on first call, on the calling thread)."""
-    global _GUI_THREAD_ID
+    global _GUI_THREAD_ID, _APP
     app = QApplication.instance()
     if app is None:
         qInstallMessageHandler(_qt_messages)
         app = QApplication([])
     assert isinstance(app, QApplication)
+    _APP = app
     if _GUI_THREAD_ID is None:
         _GUI_THREAD_ID = threading.get_ident()
     return app

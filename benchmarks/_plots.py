@@ -91,7 +91,11 @@ def chart_svg(table: Table) -> str | None:
         bar = max(1.0, span * value / top)
         colour = next((c for key, c in _COLOURS.items() if peer.startswith(key)), "#5a9e5a")
         parts.append(f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="{_BAR}" fill="{colour}"/>')
+        # Side by side, the PyQt6 bar of a peer is a lighter shade of its PySide6 bar.
+        shade = ' fill-opacity="0.6"' if peer.endswith("· PyQt6") else ""
+        parts.append(
+            f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="{_BAR}" fill="{colour}"{shade}/>'
+        )
         parts.append(f'<text x="{label_width + bar + 6:.1f}" y="{y + 16}">{escape(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+import qbackground.qt  # noqa: F401  (before qtpy/superqt: qbackground decides the binding)
 from qtpy.QtCore import Qt, QTimer
 
 from qbackground import AsyncBackgroundTask, BackgroundWorker, TaskLifeCycle

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
+import qbackground.qt  # noqa: F401  (before qtpy/superqt: qbackground decides the binding)
 from qtpy.QtCore import QObject, QRunnable, QThreadPool, Signal
 from superqt.utils import thread_worker
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse, ctypes, gc, os, sys, time, tracemalloc
 from collections import Counter
 
+import qbackground.qt  # noqa: F401  (before qtpy/superqt: qbackground decides the binding)
 from qtpy.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 from qtpy.QtWidgets import QApplication
 

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from time import perf_counter, thread_time
 from typing import Any
 
+import qbackground.qt  # noqa: F401  (before qtpy/superqt: qbackground decides the binding)
 from qtpy.QtCore import QTimer
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
 
 from ._harness import Completion, Heartbeat, Settings, TimedRun, gui_thread_id, settle, wait_until
-from ._report import Check, Row, Table, fmt_ms, summarize, verdict
+from ._report import BINDING_NAMES, Check, Row, Table, fmt_ms, summarize, verdict
 
 __all__ = ["NAME", "run"]
 
@@ -319,6 +320,7 @@ def _roundtrip_table(
 ) -> Table:
     n = settings.process_roundtrips
     table = Table(
+        keys=1,  # the first column names the row (the same on every binding)
         title=f"6a. Process backend: warm round trip ({n} sequential trivial tasks)",
         description=(
             f"BackgroundWorker(processes={PROCESSES}) with its pool already started and "
@@ -362,7 +364,8 @@ def _roundtrip_table(
     if cold.ok:
         table.notes.append(
             f"Cold start, for reference: the first process tasks (spawning {PROCESSES} "
-            f"processes that import PySide6, qbackground and this module) took "
+            f"processes that import {BINDING_NAMES[qbackground.qt.qt_binding()]}, qbackground "
+            "and this module) took "
             f"{fmt_ms(cold.wall)} from submit to done()."
         )
     table.notes.append(
@@ -375,6 +378,7 @@ def _roundtrip_table(
 def _cpu_table(settings: Settings, cpu: dict[str, list[_CpuSample]], expected: int) -> Table:
     limit = settings.prime_limit
     table = Table(
+        keys=1,  # the first column names the row (the same on every binding)
         title=f"6b. Process backend: CPU-bound pure Python on {PROCESSES} cores "
         f"(primes below {limit:,} in 2 tasks)",
         description=(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
 
+import qbackground.qt  # noqa: F401  (before qtpy/superqt: qbackground decides the binding)
 from qtpy.QtCore import QRunnable, QThreadPool, QTimer
 
 from qbackground import BackgroundTask, BackgroundWorker, TaskLifeCycle
@@ -169,6 +170,7 @@ def run(settings: Settings) -> Table:
         "raw QThreadPool": ("QTimer watchdog,", raw.start),
     }
     table = Table(
+        keys=1,  # the first column names the row (the same on every binding)
         title=f"5. Timeout delivery (timeout = {timeout * 1000:.0f} ms)",
         description=(
             "Lateness = when the timeout callback ran on the GUI thread − (execute() time + "
