@@ -41,6 +41,7 @@ CONTRACT = [
     "tests/test_signal_flood.py",  # the binding refcount hazards (both bindings, one child each)
     "tests/test_owner.py",  # owner binding: is_alive/delete, the binding-specific calls
     "tests/test_gui_release.py",  # Qt objects destroyed on the GUI thread (wrapper lifetimes)
+    "tests/test_bindings.py",  # only the chosen binding loads, here and in worker processes
 ]
 """The per-binding contract: what must hold on every Python x binding combination."""
 
