@@ -21,9 +21,9 @@ from ._status import TaskStatus
 
 if TYPE_CHECKING:
     from ._handler import BackgroundTaskHandler
-    from ._owner import OwnerRegistry
     from ._task import TaskBase
     from ._worker import BackgroundWorker
+    from ._worker_link import WorkerLink
     from .backends import Executor
 
 __all__ = ["TaskGroup"]
@@ -61,7 +61,7 @@ class TaskGroup(Generic[V]):
     def __init__(
         self,
         worker: BackgroundWorker,
-        owners: OwnerRegistry,
+        link: WorkerLink,
         *,
         owner: QWidget | None = None,
         fail_fast: bool = False,
@@ -76,8 +76,8 @@ class TaskGroup(Generic[V]):
             raise TypeError(f"max_parallel must be an int or None, not {type(max_parallel).__name__}")
         if max_parallel is not None and max_parallel < 1:
             raise ValueError(f"max_parallel must be at least 1 (or None for no limit), got {max_parallel}")
-        self._worker = worker
-        self._owners = owners
+        self._worker = worker  # for handle() only; the rest through its link
+        self._link = link
         self._owner = owner
         self._fail_fast = fail_fast
         self._max_parallel = max_parallel
@@ -95,7 +95,7 @@ class TaskGroup(Generic[V]):
         self._callbacks: list[Callable[[TaskGroup[V]], object]] = []
         self._future: Future[list[Any]] = Future()
         if owner is not None:
-            owners.bind(owner, self)
+            link.bind_owner(owner, self)
         if parent is not None:
             parent._children.append(self)
 
@@ -132,7 +132,7 @@ class TaskGroup(Generic[V]):
             images.handle(Thumbnail(path)).execute()
         """
         self._check_open("group()")
-        return TaskGroup(self._worker, self._owners, owner=owner or self._owner, fail_fast=fail_fast, max_parallel=max_parallel, parent=self)
+        return TaskGroup(self._worker, self._link, owner=owner or self._owner, fail_fast=fail_fast, max_parallel=max_parallel, parent=self)
 
     # -- looking -------------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ class TaskGroup(Generic[V]):
             group.when_done(lambda g: print(g.get_results()))
         """
         if self._done:
-            self._worker._dispatcher.post(lambda: self._call(callback))
+            self._link.post(lambda: self._call(callback))
         else:
             self._callbacks.append(callback)
 
@@ -299,7 +299,7 @@ class TaskGroup(Generic[V]):
             return
         self._done = True
         if self._owner is not None:
-            self._owners.unbind(self._owner, self)
+            self._link.unbind_owner(self._owner, self)
         try:
             self._future.set_result(self._results())
         except BaseException as exc:  # noqa: BLE001 - the first failure
@@ -342,4 +342,4 @@ class TaskGroup(Generic[V]):
         try:
             callback(self)
         except Exception as exc:
-            self._worker._report_unhandled(None, exc)
+            self._link.report_unhandled(None, exc)

@@ -119,8 +119,8 @@ class BackgroundTaskHandler(HandlerJob[V]):
             handler = worker.handle(task)
             handler.execute()
         """
-        worker = self._worker
-        if get_ident() != worker._dispatcher.gui_ident:
+        link = self._link
+        if get_ident() != link.gui_ident:
             raise IllegalConcurrentAccessError(
                 "BackgroundTaskHandler.execute() must be called on the GUI thread; "
                 "use UIAccessor.access() to start work from another thread"
@@ -132,7 +132,7 @@ class BackgroundTaskHandler(HandlerJob[V]):
                 f"execute() was already called on this handler (status {self._status.name}); "
                 "a handler runs once: call worker.handle(task) again, or use BackgroundTaskWrapper"
             )
-        worker._check_open()
+        link.check_open()
         self._status = _QUEUED
         gate = self._gate
         if gate is not None and gate._gate_admit(self):
@@ -149,15 +149,15 @@ class BackgroundTaskHandler(HandlerJob[V]):
                     gate._gate_withdraw(self)
                 raise
             self._arm(now)
-        worker._track(self)
-        worker._note_activity()
+        link.track(self)
+        link.note_activity()
         if self._owner is not None:
-            worker._owners.bind(self._owner, self)
+            link.bind_owner(self._owner, self)
 
     def _arm(self, now: float) -> None:
         timeout = self._task.timeout
         if timeout is not None:
-            self._worker._deadlines.add(now + timeout, self)
+            self._link.add_deadline(now + timeout, self)
 
     def _launch(self) -> None:
         """GUI thread: a held handler may start now (its gate says so); the timeout
@@ -229,7 +229,7 @@ class BackgroundTaskHandler(HandlerJob[V]):
         if self._status is _CREATED:
             raise TaskStateError("get_result() called before execute(); call execute() first")
         deadline = None if limit is None else monotonic() + limit
-        dispatcher = self._worker._dispatcher
+        dispatcher = self._link.dispatcher
         if dispatcher.is_gui_thread():
             while True:
                 self._deliver()
@@ -351,4 +351,4 @@ class BackgroundTaskHandler(HandlerJob[V]):
                     self._stop_watchers = []
                 self._stop_watchers.append(callback)
                 return
-        self._worker._dispatcher.post(partial(self._stopped_now, [callback]))
+        self._link.post(partial(self._stopped_now, [callback]))

@@ -38,11 +38,11 @@ class HandlerDelivery(HandlerOutcome[V]):
                 return
             self._delivered = True
             value, error = self._value, self._error
-        worker = self._worker
+        link = self._link
         if status is TaskStatus.DONE:
-            worker._forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
+            link.forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
         if self._owner is not None:
-            worker._owners.unbind(self._owner, self)
+            link.unbind_owner(self._owner, self)
         lifecycle = self._lifecycle
         task = self._task
         owner_gone = self._owner is not None and not is_alive(self._owner)
@@ -54,7 +54,7 @@ class HandlerDelivery(HandlerOutcome[V]):
             if owner_gone:
                 # Never call back into a deleted widget; an error still must be seen.
                 if status is TaskStatus.FAILED and error is not None:
-                    worker._report_unhandled(task, error)
+                    link.report_unhandled(task, error)
             elif status is TaskStatus.DONE:
                 self._call(task.done, value)
                 for listener in task.progress_listeners:
@@ -71,7 +71,7 @@ class HandlerDelivery(HandlerOutcome[V]):
                 if not self._call(task.handle_timeout_exception):
                     self._unhandled_timeout()
         finally:
-            worker._note_activity()
+            link.note_activity()
             self._resolve_future()
             gate = self._gate
             if gate is not None:
@@ -105,7 +105,7 @@ class HandlerDelivery(HandlerOutcome[V]):
                     return
                 self._call(listener.on_progress, items)
         if (message is not None or fraction is not None) and not lifecycle._closed:
-            self._worker._note_activity()
+            self._link.note_activity()
         if message is not None and not lifecycle._closed:
             self._message = message
             if self._gate is not None:
@@ -156,14 +156,14 @@ class HandlerDelivery(HandlerOutcome[V]):
             handler.report_fraction(count / total)
             assert handler.fraction == count / total
         """
-        self._worker.check_ui_access()
+        self._link.check_ui_access()
         value = min(max(_check_number(fraction, "report_fraction() fraction"), 0.0), 1.0)
         if self._delivered or value == self._fraction:
             return
         lifecycle = self._lifecycle
         if lifecycle is not None and lifecycle._closed:
             return
-        self._worker._note_activity()
+        self._link.note_activity()
         self._set_fraction(value)
 
     def route_unhandled(
@@ -200,19 +200,19 @@ class HandlerDelivery(HandlerOutcome[V]):
         routes = self._unhandled_routes
         if routes is not None and routes[0] is not None and self._offer(routes[0], exc):
             return
-        self._worker._report_unhandled(self._task, exc)
+        self._link.report_unhandled(self._task, exc)
 
     def _unhandled_timeout(self) -> None:
         routes = self._unhandled_routes
         if routes is not None and routes[1] is not None and self._offer(routes[1]):
             return
-        self._worker._report_timeout(self._task)
+        self._link.report_timeout(self._task)
 
     def _offer(self, route: Callable[..., bool], *args: Any) -> bool:
         try:
             return route(*args) is True
         except Exception as exc:  # a broken route must not hide the original problem
-            self._worker._report_unhandled(self._task, exc)
+            self._link.report_unhandled(self._task, exc)
             return False
 
     def _stopped_now(self, watchers: list[StopWatcher]) -> None:

@@ -221,9 +221,9 @@ class HandlerJob(HandlerDelivery[V]):
         The lifecycle is made here, off the GUI thread, to keep ``execute()`` cheap; it
         is published under the lock, so ``_decide()`` either sees it or wins first.
         """
-        worker = self._worker
+        link = self._link
         lifecycle: LocalLifeCycle[Any] = LocalLifeCycle(
-            worker._dispatcher, self._on_reports, self._params, worker._profiler
+            link.dispatcher, self._on_reports, self._params, link.profiler
         )
         with self._lock:
             if self._status is not _QUEUED:
@@ -248,7 +248,7 @@ class HandlerJob(HandlerDelivery[V]):
         if not decided:
             if waiter is not None:
                 waiter.set()
-            self._worker._dispatcher.post(self._deliver)
+            self._link.post(self._deliver)
         # else: the outcome was decided while run() wound down
         if watchers:
             self._post_stopped(watchers)
@@ -263,7 +263,7 @@ class HandlerJob(HandlerDelivery[V]):
                 self._error = exc
         if not decided:  # (decided: e.g. TaskInterruptedError after cancel())
             self._after_decision()
-            self._worker._dispatcher.post(self._deliver)
+            self._link.post(self._deliver)
         if watchers:
             self._post_stopped(watchers)
 

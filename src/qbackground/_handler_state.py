@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ._handler import BackgroundTaskHandler
     from ._handler_outcome import _HandlerFuture
     from ._local import LocalLifeCycle
-    from ._worker import BackgroundWorker
+    from ._worker_link import WorkerLink
     from .backends import Executor
 
 __all__ = ["Gate", "HandlerState", "StopWatcher"]
@@ -71,7 +71,7 @@ class HandlerState(Generic[V]):
     """Fields and decisions of one handler (see the module docstring)."""
 
     __slots__ = (
-        "_worker",
+        "_link",
         "_task",
         "_executor",
         "_params",
@@ -99,12 +99,12 @@ class HandlerState(Generic[V]):
 
     def __init__(
         self,
-        worker: BackgroundWorker,
+        link: WorkerLink,
         task: TaskBase[Any, V],
         executor: Executor,
         params: Mapping[str, Any],
     ) -> None:
-        self._worker = worker
+        self._link = link  # all it uses of its worker (_worker_link)
         self._task = task
         self._executor = executor
         self._params = params
@@ -180,7 +180,7 @@ class HandlerState(Generic[V]):
             waiter = self._waiter
         if waiter is not None:
             waiter.set()
-        self._worker._forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
+        self._link.forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
 
     def _expire(self) -> None:
         """The deadline passed (deadline thread): time out unless run() already returned."""
@@ -195,7 +195,7 @@ class HandlerState(Generic[V]):
         return True
 
     def _deliver_soon(self) -> None:
-        dispatcher = self._worker._dispatcher
+        dispatcher = self._link.dispatcher
         if dispatcher.is_gui_thread():
             self._deliver()
         else:
@@ -212,4 +212,4 @@ class HandlerState(Generic[V]):
             self._post_stopped(watchers)
 
     def _post_stopped(self, watchers: list[StopWatcher]) -> None:
-        self._worker._dispatcher.post(partial(self._stopped_now, watchers))
+        self._link.post(partial(self._stopped_now, watchers))

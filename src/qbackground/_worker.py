@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import weakref
-from collections.abc import Callable, Coroutine, Hashable, Mapping
-from datetime import timedelta
-from threading import get_ident
-from types import MappingProxyType
-from typing import Any, TypeVar, TypeVarTuple, overload
+from typing import Any
 
 from qtpy.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal, Slot
 from qtpy.QtWidgets import QWidget
@@ -22,48 +16,26 @@ from ._dispatcher import Dispatcher
 from ._gui_release import GuiThreadFinalized, install as install_gui_release
 from ._errors import IllegalConcurrentAccessError, TaskStateError
 from ._handler import BackgroundTaskHandler
-from ._group import TaskGroup
-from ._keys import KeyedJobs, Policy, check_key_options
+from ._keys import KeyedJobs
 from ._owner import OwnerRegistry
 from ._strict import make_profiler
-from ._function_task import check_sendable, make_function_task
 from ._task import TaskBase, normalize_timeout
-from ._async import AsyncBackgroundTask
+from ._worker_link import WorkerLink, weak_error_reporter
+from ._worker_submit import SubmitMixin
 from .backends import AsyncioExecutor, Executor, ProcessExecutor, ThreadExecutor
 from .backends.aio import LOOP_CHOICES, resolve_loop
 
 __all__ = ["BackgroundWorker"]
 
-_log = logging.getLogger("qbackground")
-
-V = TypeVar("V")
-Ts = TypeVarTuple("Ts")
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
 _LIVE: set[BackgroundWorker] = set()
 """Workers not yet shut down (see the end of ``BackgroundWorker.__init__``)."""
-
-
-def _weak_reporter(worker: BackgroundWorker) -> Callable[[BaseException], None]:
-    """``worker._dispatch_error`` without a strong reference to the worker."""
-    method = weakref.WeakMethod(worker._dispatch_error)
-
-    def report(exc: BaseException) -> None:
-        bound = method()
-        if bound is not None:
-            bound(exc)
-        else:  # pragma: no cover - the worker is gone; the error must still be seen
-            _log.error("Unhandled exception", exc_info=(type(exc), exc, exc.__traceback__))
-
-    return report
 
 
 def _default_threads() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
-class BackgroundWorker(GuiThreadFinalized, QObject):
+class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
     """Runs :class:`BackgroundTask` objects and brings their news to the GUI thread.
 
     Create it on the GUI thread once a ``QApplication`` exists (or use
@@ -168,10 +140,10 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             resolve_choice(asyncio_loop, "QBACKGROUND_ASYNCIO_LOOP", "auto", LOOP_CHOICES)
         )
         self._profiler = make_profiler() if self._strict else None
-        # The dispatcher reports through a weak method: a bound method would make a
+        # The dispatcher reports through a weak reference: a bound method would make a
         # worker <-> dispatcher cycle that only the cyclic collector could free.
         self._dispatcher = Dispatcher(
-            frame_interval=frame, on_error=_weak_reporter(self), owner=self
+            frame_interval=frame, on_error=weak_error_reporter(self), owner=self
         )
         self._deadlines = DeadlineWatch()
         self._owners = OwnerRegistry()
@@ -192,6 +164,10 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
             "asyncio": self._asyncio,
         }
         self._alive: set[BackgroundTaskHandler[Any]] = set()
+        # All that handlers and groups use of this worker (it refers to it weakly).
+        self._link = WorkerLink(
+            self, self._dispatcher, self._owners, self._deadlines, self._alive, self._profiler
+        )
         self._keys = KeyedJobs(self._dispatcher.post, self._deadlines)
         self._task_kinds: dict[type, bool] = {}  # see handle()
         # tasks_changed is coalesced: the first change of a frame arms this timer, its
@@ -275,245 +251,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
 
     # -- API -------------------------------------------------------------------------
 
-    def handle(
-        self,
-        task: TaskBase[Any, V],
-        *,
-        executor: str | Executor | None = None,
-        key: Hashable | None = None,
-        policy: Policy = "replace",
-        debounce: float | None = None,
-    ) -> BackgroundTaskHandler[V]:
-        """Prepare ``task`` for execution and return its handler (GUI thread).
-
-        ``executor`` picks where ``run()`` executes: ``"thread"`` (the default),
-        ``"process"`` (worker processes, no GIL), ``"asyncio"`` (the default for an
-        ``AsyncBackgroundTask``), or an :class:`~qbackground.backends.Executor` object.
-
-        Calls the task's ``get_params()`` once, here, and binds its owner.
-
-        ``key`` names a job (any hashable; see :meth:`active_handler`); ``policy`` says
-        what ``execute()`` does while a handler with that key is alive: ``"replace"``
-        cancels it (its ``canceled()`` runs) and starts this one; ``"queue"`` waits
-        (``QUEUED``) until its ``run()`` has really stopped, a newer one replacing a
-        waiting one; ``"parallel"`` only names the job. ``debounce=s`` starts only once
-        ``s`` seconds passed with no newer ``execute()`` for the key (each superseded
-        handler ends ``CANCELLED``); the timeout counts from the real start.
-
-        Raises:
-            IllegalConcurrentAccessError: called off the GUI thread.
-            TypeError: ``task`` is not a ``BackgroundTask`` or ``AsyncBackgroundTask``, or
-                ``executor`` is neither
-                a name nor an ``Executor``.
-            ValueError: ``executor`` names no known backend; an unknown ``policy``; a
-                negative ``debounce``, or one without a ``key``.
-            TypeError: the executor cannot run this kind of task (an
-                ``AsyncBackgroundTask`` on ``"process"``, a plain task on ``"asyncio"``).
-            TaskStateError: the worker was shut down.
-
-        Example::
-
-            handler = worker.handle(MyTask())
-            handler.execute()
-
-            # a slider: the newest value wins, started once the drag pauses for 0.2 s
-            worker.handle(Preview(value), key="preview", debounce=0.2).execute()
-        """
-        if get_ident() != self._dispatcher.gui_ident:
-            raise IllegalConcurrentAccessError(
-                "BackgroundWorker.handle() must be called on the GUI thread; "
-                "use UIAccessor.access() to start work from another thread"
-            )
-        # Whether the task's class is async, checked once per class: ABC isinstance()
-        # checks cost about a microsecond each on this hot path.
-        is_async = self._task_kinds.get(type(task))
-        if is_async is None:
-            is_async = self._task_kind(task)
-        if executor is None:
-            # The default is always the right kind: no check_task() needed.
-            runner: Executor = self._asyncio if is_async else self._threads
-        else:
-            runner = self._executor_for(executor)
-            runner.check_task(task)
-        self._check_open()
-        params = task.get_params()
-        if params is None:
-            frozen = _EMPTY
-        elif isinstance(params, Mapping):
-            frozen = MappingProxyType(dict(params))
-        else:
-            raise TypeError(
-                f"{type(task).__name__}.get_params() must return a Mapping or None, "
-                f"not {type(params).__name__}"
-            )
-        handler = BackgroundTaskHandler(self, task, runner, frozen)
-        if key is not None or policy != "replace" or debounce is not None:
-            seconds = check_key_options(key, policy, debounce)
-            if key is not None:
-                handler._gate = self._keys.gate(key, policy, seconds)
-        return handler
-
-    def group(
-        self, *, owner: QWidget | None = None, fail_fast: bool = False, max_parallel: int | None = None
-    ) -> TaskGroup[Any]:
-        """A :class:`TaskGroup`: handlers followed, bounded and cancelled together (GUI thread).
-
-        Example::
-
-            group = worker.group(owner=window, fail_fast=True, max_parallel=4)
-            for path in paths:
-                group.handle(ImportFile(path)).execute()
-
-        Raises:
-            TypeError, ValueError: a bad ``owner``, ``fail_fast`` or ``max_parallel``.
-        """
-        self.check_ui_access()
-        self._check_open()
-        return TaskGroup(self, self._owners, owner=owner, fail_fast=fail_fast, max_parallel=max_parallel)
-
-    def active_handler(self, key: Hashable) -> BackgroundTaskHandler[Any] | None:
-        """The alive handler executed with ``key`` (the newest), or None (GUI thread).
-
-        Example::
-
-            running = worker.active_handler("preview")
-            if running is not None:
-                running.cancel()
-        """
-        return self._keys.active(key)
-
-    def _task_kind(self, task: object) -> bool:
-        """Validate ``task`` (TypeError if it is not one); True for an async task."""
-        if not isinstance(task, TaskBase):
-            if isinstance(task, type) and issubclass(task, TaskBase):
-                raise TypeError(
-                    f"handle() takes a task instance, not the class {task.__name__}: "
-                    f"write handle({task.__name__}(...))"
-                )
-            raise TypeError(
-                f"handle() takes a BackgroundTask instance, not {type(task).__name__}; "
-                "subclass BackgroundTask (or AsyncBackgroundTask) and implement run(lifecycle)"
-            )
-        if len(self._task_kinds) > 4096:  # classes made on the fly: keep it bounded
-            self._task_kinds.clear()
-        is_async = self._task_kinds[type(task)] = isinstance(task, AsyncBackgroundTask)
-        return is_async
-
-    @overload
-    def submit(
-        self,
-        fn: Callable[[*Ts], Coroutine[Any, Any, V]],
-        *args: *Ts,
-        owner: QWidget | None = None,
-        timeout: float | timedelta | None = None,
-        executor: str | Executor | None = None,
-        on_result: Callable[[V], object] | None = None,
-        on_error: Callable[[BaseException], object] | None = None,
-        on_progress: Callable[[list[Any]], object] | None = None,
-        key: Hashable | None = None,
-        policy: Policy = "replace",
-        debounce: float | None = None,
-    ) -> BackgroundTaskHandler[V]: ...
-
-    @overload
-    def submit(
-        self,
-        fn: Callable[[*Ts], V],
-        *args: *Ts,
-        owner: QWidget | None = None,
-        timeout: float | timedelta | None = None,
-        executor: str | Executor | None = None,
-        on_result: Callable[[V], object] | None = None,
-        on_error: Callable[[BaseException], object] | None = None,
-        on_progress: Callable[[list[Any]], object] | None = None,
-        key: Hashable | None = None,
-        policy: Policy = "replace",
-        debounce: float | None = None,
-    ) -> BackgroundTaskHandler[V]: ...
-
-    # mypy wrongly reports that an implementation taking *args: Any does not accept
-    # the overloads' *args: *Ts (a known TypeVarTuple limitation); the calls are checked.
-    def submit(  # type: ignore[misc]
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        owner: QWidget | None = None,
-        timeout: float | timedelta | None = None,
-        executor: str | Executor | None = None,
-        on_result: Callable[[Any], object] | None = None,
-        on_error: Callable[[BaseException], object] | None = None,
-        on_progress: Callable[[list[Any]], object] | None = None,
-        key: Hashable | None = None,
-        policy: Policy = "replace",
-        debounce: float | None = None,
-    ) -> BackgroundTaskHandler[Any]:
-        """Run ``fn(*args)`` in the background now; its news comes back on the GUI thread.
-
-        The simple way in (Jmix's ``UiAsyncTasks``, ``concurrent.futures``' ``submit``):
-        no task class to write, and every guarantee a :class:`BackgroundTask` has —
-        exactly one ending, owner binding, timeouts, cancel, ``get_result()``,
-        ``await`` and ``future()`` on the returned handler — on every backend. An
-        ``async def`` ``fn`` runs on ``"asyncio"`` unless ``executor`` says otherwise;
-        for ``"process"`` and Dask, ``fn`` must be a module-level function (or a
-        ``functools.partial`` of one) and the arguments picklable. Keywords for ``fn``
-        travel in a ``functools.partial``: the keywords here are the options.
-
-        Inside ``fn``, :func:`~qbackground.current_lifecycle` gives the task's
-        lifecycle: ``publish()`` items for ``on_progress``, ``is_cancelled()``,
-        ``sleep()``.
-
-        Args:
-            owner: a widget whose window closing interrupts the task silently.
-            timeout: seconds from now; ``None`` or ``0`` for no limit.
-            executor: as for :meth:`handle`.
-            on_result: ``on_result(value)`` on the GUI thread when ``fn`` returned.
-            on_error: ``on_error(exc)`` on the GUI thread when ``fn`` raised, or with a
-                ``TaskTimeoutError`` when the timeout expired; without it an error goes
-                to :attr:`unhandled_exception` (a timeout to :attr:`task_timed_out`).
-            on_progress: ``on_progress(items)`` on the GUI thread, about once a frame,
-                with what ``fn`` published.
-            key: names the job, as for :meth:`handle` (``submit(fn, x,
-                key="preview", debounce=0.2)``: the newest call wins).
-            policy: ``"replace"``, ``"queue"`` or ``"parallel"``, as for :meth:`handle`.
-            debounce: seconds with no newer call before the start, as for :meth:`handle`.
-
-        A cancel calls none of the three.
-
-        Raises:
-            TypeError: ``fn`` or a callback is not callable; ``fn`` or an argument
-                cannot be sent to a worker process or cluster; an unknown keyword.
-            IllegalConcurrentAccessError: called off the GUI thread.
-            TaskStateError: the worker was shut down.
-
-        Example::
-
-            from functools import partial
-
-            handler = worker.submit(
-                partial(load_table, path, encoding="utf-8"),
-                owner=window,
-                timeout=30,
-                on_result=table.set_rows,
-                on_error=lambda exc: status.showMessage(str(exc)),
-            )
-            cancel_button.clicked.connect(handler.cancel)
-        """
-        task = make_function_task(
-            fn,
-            args,
-            timeout=timeout,
-            owner=owner,
-            on_result=on_result,
-            on_error=on_error,
-            on_progress=on_progress,
-        )
-        if executor is not None:
-            where = self._executor_for(executor)
-            if where is not self._threads and where is not self._asyncio:
-                check_sendable(fn, args, f"the {where.name} executor")
-        handler = self.handle(task, executor=executor, key=key, policy=policy, debounce=debounce)
-        handler.execute()
-        return handler
+    # handle(), submit(), group() and active_handler(): SubmitMixin (_worker_submit).
 
     def get_ui_accessor(self, owner: QWidget | None = None) -> UIAccessor:
         """A :class:`UIAccessor` for code on other threads; bound to ``owner`` if given.
@@ -548,10 +286,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
                 worker.check_ui_access()
                 self.table.reset()
         """
-        if not self._dispatcher.is_gui_thread():
-            raise IllegalConcurrentAccessError(
-                f"this code must run on the GUI thread, not on {threading.current_thread().name!r}"
-            )
+        self._link.check_ui_access()
 
     def active_handlers(self) -> list[BackgroundTaskHandler[Any]]:
         """Handlers executed and not yet decided, in no particular order.
@@ -627,33 +362,11 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
 
     # -- internals -------------------------------------------------------------------
 
-    def _executor_for(self, executor: str | Executor) -> Executor:
-        if isinstance(executor, str):
-            found = self._executors.get(executor)
-            if found is None:
-                raise ValueError(
-                    f"unknown executor {executor!r}; known: {', '.join(sorted(self._executors))}"
-                )
-            return found
-        if isinstance(executor, Executor):
-            return executor
-        raise TypeError(
-            f"executor must be a backend name or an Executor, not {type(executor).__name__}"
-        )
-
-    def _check_open(self) -> None:
-        if self._is_shut_down:
-            raise TaskStateError("the worker was shut down; create a new BackgroundWorker")
-
     def _track(self, handler: BackgroundTaskHandler[Any]) -> None:
+        """``execute()`` accepted ``handler`` (through the link; CheckedWorker extends it)."""
         self._alive.add(handler)
         if not handler.is_alive():  # decided before we tracked it
             self._alive.discard(handler)
-
-    def _forget(self, handler: BackgroundTaskHandler[Any]) -> None:
-        self._alive.discard(handler)
-        if handler._task.timeout is not None:
-            self._deadlines.note_dead()
 
     def _note_activity(self) -> None:
         """A task started, ended or reported news (GUI thread): emit ``tasks_changed`` soon."""
@@ -667,25 +380,7 @@ class BackgroundWorker(GuiThreadFinalized, QObject):
         self.tasks_changed.emit()
 
     def _report_unhandled(self, task: TaskBase[Any, Any] | None, exc: BaseException) -> None:
-        _log.error(
-            "Unhandled exception in %s",
-            type(task).__name__ if task is not None else "a UIAccessor call",
-            exc_info=(type(exc), exc, exc.__traceback__),
-        )
-        try:
-            self.unhandled_exception.emit(task, exc)
-        except RuntimeError:  # pragma: no cover - the worker's C++ object is gone
-            pass
-
-    def _report_timeout(self, task: TaskBase[Any, Any]) -> None:
-        _log.warning("%s timed out after %s s and did not handle it", type(task).__name__, task.timeout)
-        try:
-            self.task_timed_out.emit(task)
-        except RuntimeError:  # pragma: no cover
-            pass
-
-    def _dispatch_error(self, exc: BaseException) -> None:
-        self._report_unhandled(None, exc)
+        self._link.report_unhandled(task, exc)  # (UIAccessor's way in)
 
     @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _on_about_to_quit(self) -> None:
