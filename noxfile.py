@@ -7,7 +7,7 @@
 
 ``make test-matrix`` and ``make test-matrix-contract`` run the first two (CI runs the second).
 Each combination has its own venv under ``.nox/``, kept between runs (``reuse_venv``) and
-brought up to date by ``pip install -e '.[dev]'`` at every run; pip uses the machine's pip
+brought up to date by ``pip install -e '.[dev,docs]'`` at every run; pip uses the machine's pip
 configuration (its cache and any local index or wheel folder), so a second run installs
 nothing. Each venv holds both bindings (the dev extra installs PyQt6 too); ``QT_API``
 picks the one a session runs on. The PySide6 pin of pyproject.toml applies as written
@@ -104,7 +104,8 @@ _find_interpreters()
 @nox.parametrize("binding", BINDINGS, ids=BINDINGS)
 def tests(session: nox.Session, binding: str) -> None:
     """The test suite (or the contract suite, or the given tests) on one Python and binding."""
-    session.install("--quiet", "-e", ".[dev]")
+    # docs: tests/test_docs_site.py builds the site (mkdocs); the whole suite needs it
+    session.install("--quiet", "-e", ".[dev,docs]")
     session.env["QT_API"] = binding
     session.env["QT_QPA_PLATFORM"] = "offscreen"
     session.run(
