@@ -309,11 +309,12 @@ def test_binding_option_after_qt_was_imported_is_an_error(
 
 
 def test_watchdog_ends_a_run_that_takes_too_long() -> None:
-    # Half a second is far too short for the thread task's 3 s: the watchdog must
-    # fail the run and the process must still exit by itself.
+    # Half a second is far too short for the whole run (the thread task alone takes 3 s):
+    # the watchdog must fail the run and the process must still exit by itself. Which
+    # step it interrupts depends on the machine's speed (on a loaded one, the first page).
     proc = run_demo("--smoke", "--watchdog", "0.5")
     assert proc.returncode == EXIT_WATCHDOG, describe(proc)
-    assert "FAIL thread task: watchdog" in proc.stdout, describe(proc)
+    assert re.search(r"^\s*FAIL [^\n]*: watchdog: the automatic run did not finish within 0\.5 s", proc.stdout, re.M), describe(proc)
 
 
 def test_bad_arguments_are_rejected() -> None:
