@@ -3,9 +3,9 @@
 Each in-process executor (threads, asyncio) runs 100,000 trivial tasks (each publishes one
 item and returns 1) in batches of 2,000 after a warm-up, with the results collected two
 ways: ``get_result()`` for each handler on the GUI thread (the event loop never runs, as
-in scripts and batch tools), and delivered by the event loop (``processEvents()`` until
-all are done). The process executor runs 12,000 (its round trip is ~0.3 ms here) with
-the same per-task bound (1.92 MiB; measured: +0.0 to +1.0 MiB: RSS moves in allocator
+in scripts and batch tools), and delivered by a running event loop (``QEventLoop.exec()``
+until all are done, as an application's loop). The process executor runs 12,000 (its
+round trip is ~0.3 ms here) with the same per-task bound (1.92 MiB; measured: +0.0 to +1.0 MiB: RSS moves in allocator
 steps of about 1 MiB, which 6,000 tasks' bound of 0.96 MiB could not absorb). A delivery
 that stops fails the event-loop case after 60 s with the dispatcher's state, rather than
 hanging until the test's timeout. Bounds, per 100,000 tasks:
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from time import monotonic
 
 import pytest
-from qtpy.QtCore import QEvent
+from qtpy.QtCore import QEvent, QEventLoop, QTimer
 from qtpy.QtWidgets import QApplication
 
 from qbackground import AsyncBackgroundTask, BackgroundTask, BackgroundWorker, TaskLifeCycle
@@ -78,28 +78,37 @@ def _batch(worker: BackgroundWorker, qapp: QApplication, executor: str, collect:
     if collect == "get_result":
         assert all(handler.get_result(30) == 1 for handler in handlers)
     else:
-        # Spin as the issue's script does. A delivery that stops (a lost wake-up: no
-        # handler ends for STALL_S while tasks are alive) fails with the dispatcher's
-        # state instead of running into the test's timeout.
-        last_change = next_check = monotonic()
-        left = len(handlers)
-        while not all(handler.is_done() for handler in handlers) or worker.active_handlers():
-            qapp.processEvents()
-            now = monotonic()
-            if now < next_check:
-                continue
-            next_check = now + 1.0
-            now_left = sum(1 for handler in handlers if not handler.is_done())
-            if now_left != left:
-                last_change, left = now, now_left
-            elif now - last_change > STALL_S:
+        # A running event loop delivers them (QEventLoop.exec(), as an application's
+        # loop does: it sleeps in the OS while idle, so the pool threads get the GIL; a
+        # busy processEvents() spin starved them badly enough on a loaded machine to run
+        # past the test's timeout). A delivery that stops (no handler ending for STALL_S)
+        # ends the loop and fails with the dispatcher's state.
+        loop = QEventLoop()
+        state = {"left": count, "since": monotonic(), "stalled": ""}
+
+        def check() -> None:
+            left = sum(1 for handler in handlers if not handler.is_done())
+            if not left and not worker.active_handlers():
+                loop.quit()
+            elif left != state["left"]:
+                state["left"], state["since"] = left, monotonic()
+            elif monotonic() - float(state["since"]) > STALL_S:
                 dispatcher = worker._dispatcher
-                pytest.fail(
+                state["stalled"] = (
                     f"delivery stalled: {left} of {count} handlers not done for {STALL_S:g} s "
                     f"({executor}); dispatcher inbound={len(dispatcher._inbound)}, "
                     f"wake_pending={dispatcher._wake_pending}; statuses "
                     f"{sorted({h.status.name for h in handlers if not h.is_done()})}"
                 )
+                loop.quit()
+
+        timer = QTimer()
+        timer.setInterval(20)
+        timer.timeout.connect(check)
+        timer.start()
+        loop.exec()
+        timer.stop()
+        assert not state["stalled"], state["stalled"]
         assert all(handler.get_result(0) == 1 for handler in handlers)
 
 
