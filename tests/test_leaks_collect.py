@@ -156,3 +156,34 @@ def test_rss_bounded_whichever_way_results_are_collected(
         f"RSS grew by {rss_growth / 2**20:.2f} MiB over {total} tasks, {second_half / 2**20:.2f} MiB "
         f"of it in the second half (bound {bound / 2**20:.2f} MiB for the whole run, at a steady rate)"
     )
+
+
+@pytest.mark.parametrize("executor", ["thread", "asyncio"])
+def test_results_taken_ready_free_their_handlers(
+    qapp: QApplication, cworker: BackgroundWorker, executor: str
+) -> None:
+    """A script that takes results with ``get_result()`` on the GUI thread and finds every
+    one ready (the tasks outran it) must not keep the handlers: their queued deliveries
+    are served, not left to pile up in the dispatcher while the event loop never runs.
+    (The RSS bound above catches this only when the timing makes the caller wait.)"""
+    import threading
+    import weakref
+
+    task_type = TrivialAsync if executor == "asyncio" else Trivial
+    refs: list[weakref.ref[object]] = []
+    for _ in range(5):
+        handlers = [cworker.handle(task_type(), executor=executor) for _ in range(200)]
+        for handler in handlers:
+            handler.execute()
+        # Off the GUI thread get_result() returns once run() returned: after this every
+        # handler is ready, and each GUI-thread get_result() below finds it so at once.
+        waiter = threading.Thread(target=lambda hs=handlers: [h.get_result(30) for h in hs])
+        waiter.start()
+        waiter.join(60)
+        assert not waiter.is_alive()
+        assert all(handler.get_result(0) == 1 for handler in handlers)
+        refs.extend(weakref.ref(handler) for handler in handlers)
+        del handlers, handler
+    gc.collect()
+    alive = sum(1 for ref in refs if ref() is not None)
+    assert alive == 0, f"{alive} of {len(refs)} handlers whose result was taken are still alive"

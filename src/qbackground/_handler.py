@@ -245,6 +245,11 @@ class BackgroundTaskHandler(HandlerJob[V]):
                         raise TimeoutError(self._timeout_message(limit))
                     wait = remaining if wait is None else min(wait, remaining)
                 dispatcher.wait_for_work(wait)
+            # Serve what is queued before returning, even when this result was ready at
+            # once: a script whose get_result() calls always find their tasks done (the
+            # event loop never runs) would otherwise leave every other handler's posted
+            # delivery in the queue, keeping those handlers alive (issue 20).
+            dispatcher.drain(dispatcher.budget)
         else:
             with self._lock:
                 known = self._ready or self._status.is_final
