@@ -382,6 +382,34 @@ def test_handler_outliving_worker_shutdown(qapp: Any) -> None:
         handler.execute()
 
 
+def test_accessor_kept_by_another_thread_after_shutdown(qapp: Any) -> None:
+    """An accessor handed to some library's thread neither keeps a shut-down worker
+    alive nor hangs its caller: access_synchronously() says the worker is gone."""
+    import gc
+    import weakref
+
+    worker = BackgroundWorker()
+    accessor = worker.get_ui_accessor()
+    worker.shutdown()
+    ref = weakref.ref(worker)
+    del worker
+    gc.collect()
+    assert ref() is None, "the accessor kept its shut-down worker alive"
+    outcome: list[BaseException] = []
+
+    def other_thread() -> None:
+        try:
+            accessor.access_synchronously(lambda: 1)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], TaskInterruptedError), outcome
+
+
 def test_default_worker(qapp: Any) -> None:
     first = background_worker()
     assert background_worker() is first
@@ -580,3 +608,16 @@ def test_flush_tasks_changed_emits_a_pending_change_at_once(qtbot: QtBot, worker
     assert emitted == [1]  # once per change
     task.release.set()
     qtbot.waitUntil(lambda: handler.status is TaskStatus.DONE, timeout=5000)
+
+
+def test_executor_by_name(worker: BackgroundWorker) -> None:
+    from qbackground.backends import AsyncioExecutor, Executor
+
+    assert isinstance(worker.executor("thread"), Executor)
+    asyncio_backend = worker.executor("asyncio")
+    assert isinstance(asyncio_backend, AsyncioExecutor)
+    assert asyncio_backend.loop is asyncio_backend.loop  # started once, on first use
+    with pytest.raises(ValueError, match="unknown executor 'gpu'; known: asyncio, process, thread"):
+        worker.executor("gpu")
+    with pytest.raises(TypeError, match="takes a backend name"):
+        worker.executor(3)  # type: ignore[arg-type]

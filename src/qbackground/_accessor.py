@@ -12,7 +12,7 @@ from qtpy.QtWidgets import QWidget
 from ._errors import TaskInterruptedError
 
 if TYPE_CHECKING:
-    from ._worker import BackgroundWorker
+    from ._worker_link import WorkerLink
 
 __all__ = ["UIAccessor"]
 
@@ -53,10 +53,12 @@ class UIAccessor:
             accessor.access(lambda: log_view.append(text))
     """
 
-    __slots__ = ("_worker", "_owner")
+    __slots__ = ("_link", "_owner")
 
-    def __init__(self, worker: BackgroundWorker, owner: QWidget | None = None) -> None:
-        self._worker = worker
+    def __init__(self, link: WorkerLink, owner: QWidget | None = None) -> None:
+        # The worker's link (it refers to the worker weakly): an accessor kept by some
+        # library's thread does not keep a shut-down worker alive.
+        self._link = link
         self._owner = owner
 
     def _owner_gone(self) -> bool:
@@ -82,9 +84,9 @@ class UIAccessor:
             try:
                 fn()
             except Exception as exc:
-                self._worker._report_unhandled(None, exc)
+                self._link.report_unhandled(None, exc)
 
-        self._worker._dispatcher.post(call)
+        self._link.post(call)
 
     def access_synchronously(self, fn: Callable[[], R]) -> R:
         """Run ``fn()`` on the GUI thread, wait, and return its value (or raise its error).
@@ -102,8 +104,8 @@ class UIAccessor:
             text = accessor.access_synchronously(line_edit.text)
         """
         _check_callable(fn, "access_synchronously")
-        worker = self._worker
-        if worker._dispatcher.is_gui_thread():
+        link = self._link
+        if link.dispatcher.is_gui_thread():
             if self._owner_gone():
                 raise TaskInterruptedError("the accessor's owner widget was deleted")
             return fn()
@@ -116,9 +118,9 @@ class UIAccessor:
             else:
                 call.run()
 
-        worker._dispatcher.post(run)
+        link.post(run)
         while not call.done.wait(_POLL):
-            if worker._is_shut_down:
+            if not link.is_open:
                 raise TaskInterruptedError(
                     "the worker shut down before access_synchronously() could run"
                 )

@@ -275,7 +275,7 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
             )
         if owner is not None and not isinstance(owner, QWidget):
             raise TypeError(f"owner must be a QWidget or None, not {type(owner).__name__}")
-        return UIAccessor(self, owner)
+        return UIAccessor(self._link, owner)
 
     def check_ui_access(self) -> None:
         """Raise ``IllegalConcurrentAccessError`` unless called on the GUI thread.
@@ -378,9 +378,6 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
     def _emit_tasks_changed(self) -> None:
         self._activity_due = False
         self.tasks_changed.emit()
-
-    def _report_unhandled(self, task: TaskBase[Any, Any] | None, exc: BaseException) -> None:
-        self._link.report_unhandled(task, exc)  # (UIAccessor's way in)
 
     @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _on_about_to_quit(self) -> None:

@@ -93,6 +93,12 @@ class WorkerLink:
 
     # -- the worker's state ------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        """False once the worker was shut down (or collected)."""
+        worker = self._worker()
+        return worker is not None and not worker.is_shut_down
+
     def check_open(self) -> None:
         """Raise ``TaskStateError`` once the worker was shut down."""
         worker = self._worker()

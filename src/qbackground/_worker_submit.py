@@ -291,6 +291,24 @@ class SubmitMixin:
         handler.execute()
         return handler
 
+    def executor(self, name: str) -> Executor:
+        """The worker's backend called ``name`` (``"thread"``, ``"process"``,
+        ``"asyncio"``, or one added with ``executors=``).
+
+        For code layered over the worker that needs a backend itself (the tasker's
+        ``task_mgr.loop`` is the asyncio backend's loop).
+
+        Raises:
+            ValueError: no backend has that name (the message lists the known ones).
+
+        Example::
+
+            loop = worker.executor("asyncio").loop  # an AsyncioExecutor
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"executor() takes a backend name, not {type(name).__name__}")
+        return self._executor_for(name)
+
     def _executor_for(self, executor: str | Executor) -> Executor:
         if isinstance(executor, str):
             found = self._executors.get(executor)

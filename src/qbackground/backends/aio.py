@@ -94,6 +94,20 @@ class AsyncioExecutor(Executor):
         """Coroutines started and not yet finished."""
         return len(self._tasks)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The private event loop (started in its thread on first use); never the GUI
+        thread's. Schedule work on it with ``asyncio.run_coroutine_threadsafe``.
+
+        Raises:
+            TaskStateError: the executor was shut down.
+
+        Example::
+
+            future = asyncio.run_coroutine_threadsafe(ping(), executor.loop)
+        """
+        return self._ensure_loop()
+
     def submit(self, job: Job) -> None:
         loop = self._loop
         if loop is None or self._closed:  # first use, or shut down (raises): take the lock

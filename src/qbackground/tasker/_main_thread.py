@@ -217,9 +217,9 @@ class MainThreadMixin:
 
             future = asyncio.run_coroutine_threadsafe(machine.home(), task_mgr.loop)
         """
-        executor = self.worker._executors["asyncio"]
+        executor = self.worker.executor("asyncio")
         assert isinstance(executor, AsyncioExecutor)
-        return executor._ensure_loop()
+        return executor.loop
 
     async def run_in_executor(self, func: Callable[..., R], *args: Any) -> R:
         """From a coroutine: run the blocking ``func(*args)`` on a thread of the running
@@ -261,7 +261,7 @@ class MainThreadMixin:
             addon_mgr.install(path)
             task_mgr.restart_worker_pool()
         """
-        shared = self.worker._executors["process"]
+        shared = self.worker.executor("process")
         assert isinstance(shared, ProcessExecutor)
         with self._lock:
             old = self._own_processes
