@@ -11,6 +11,13 @@ callables in order. Two rules keep the GUI responsive under floods:
   wake-up (the GIL makes these plain reads and writes sequentially consistent).
 * **A time budget per drain.** A drain stops after ``budget`` seconds and posts a fresh
   wake-up, so timers and painting run between slices of a burst of completions.
+* **The GUI thread first.** Each separate entry of the GUI thread into Python (a wake-up,
+  a timer, the app's own slots) waits for the GIL, up to a switch interval (5 ms) per
+  entry while task threads run Python. A task thread that posts while the GUI has not
+  answered a wake-up for ``LAG`` seconds sleeps ``YIELD`` seconds, without the GIL, so
+  the GUI thread gets it at once (a burst of 5,000 completions otherwise froze the GUI
+  for 70-100 ms here). Past ``GIVE_UP`` the GUI is busy with something else, and
+  yielding would only slow the tasks down.
 
 Progress is coalesced separately: a lifecycle with new items marks itself *dirty* once
 (see ``LocalLifeCycle``), and dirty lifecycles are flushed at most once per frame.
@@ -23,7 +30,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
-from time import monotonic
+from time import monotonic, sleep
 from typing import Protocol
 
 from qtpy.QtCore import QCoreApplication, QEvent, QObject, QTimer, Slot
@@ -35,6 +42,15 @@ __all__ = ["Dispatcher", "ProgressSource"]
 _log = logging.getLogger("qbackground")
 
 _WAKE = QEvent.Type(QEvent.registerEventType())
+
+LAG = 0.002
+"""A task thread yields once the GUI left a wake-up unanswered this long (seconds)..."""
+
+YIELD = 0.0003
+"""... for this long, without the GIL (seconds) ..."""
+
+GIVE_UP = 0.1
+"""... unless it is older than this: then the GUI thread is busy elsewhere, not waiting."""
 
 
 class ProgressSource(Protocol):
@@ -93,6 +109,10 @@ class Dispatcher:
         self._inbound: deque[Callable[[], object]] = deque()
         # Invariant: True while a wake-up event is queued or a drain is about to clear it.
         self._wake_pending = False
+        # When the pending wake-up was posted, and when the GUI thread last drained
+        # (directly or woken): how long the GUI has left our work waiting.
+        self._woken_at = 0.0
+        self._served_at = 0.0
         self._closed = False
         # Threads blocked in wait_for_work() (only the GUI thread, in get_result()).
         self._waiters = 0
@@ -114,12 +134,16 @@ class Dispatcher:
         self._inbound.append(fn)
         if not self._wake_pending:
             self._wake()
+        elif LAG < monotonic() - max(self._woken_at, self._served_at) < GIVE_UP:
+            if threading.get_ident() != self.gui_ident:
+                sleep(YIELD)  # the GUI thread first (module docstring)
         if self._waiters:
             with self._cond:
                 self._cond.notify_all()
 
     def _wake(self) -> None:
         self._wake_pending = True
+        self._woken_at = monotonic()
         if self._closed:
             return
         try:
@@ -146,7 +170,8 @@ class Dispatcher:
         if woken:
             self._wake_pending = False
         inbound = self._inbound
-        deadline = None if budget is None else monotonic() + budget
+        self._served_at = now = monotonic()
+        deadline = None if budget is None else now + budget
         count = 0
         try:
             while inbound:

@@ -13,11 +13,14 @@ import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from itertools import repeat
+from threading import get_ident
+from time import monotonic, sleep
 from typing import Any, Generic, TypeVar
 
 from ._buffered import BufferedLifeCycle
 from ._dispatcher import Dispatcher
 from ._lifecycle import HEARTBEAT
+from ._pacing import CALLS, INTERVAL, YIELD
 
 __all__ = ["LocalLifeCycle", "ProgressSink"]
 
@@ -45,7 +48,17 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
     """The lifecycle ``run()`` gets on the thread and asyncio backends, and the GUI-side
     channel of every other backend, whose readers replay remote reports into it."""
 
-    __slots__ = ("_dispatcher", "_sink", "_sent_message", "_sent_fraction", "_closed", "_profiler", "_beat")
+    __slots__ = (
+        "_dispatcher",
+        "_sink",
+        "_sent_message",
+        "_sent_fraction",
+        "_closed",
+        "_profiler",
+        "_beat",
+        "_pace",
+        "_paced_at",
+    )
 
     def __init__(
         self,
@@ -66,6 +79,10 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         self._profiler = profiler
         # publish() was called with no changes since the last batch (a heartbeat).
         self._beat = False
+        # Reporting calls left before the next look at the clock, and when the task
+        # last let the GIL go (_pacing).
+        self._pace = CALLS
+        self._paced_at = 0.0
 
     # -- task side -------------------------------------------------------------------
 
@@ -79,8 +96,32 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
             self._beat = True  # a heartbeat: progress([]) is due
         if not self._scheduled:
             self._schedule()
+        self._pace -= 1
+        if not self._pace:
+            self._give_way()
         if self._profiler is not None:
             sys.setprofile(self._profiler)
+
+    def is_cancelled(self) -> bool:
+        self._pace -= 1
+        if not self._pace:
+            self._give_way()
+        return self._cancelled
+
+    def _report_fraction(self, fraction: float) -> None:
+        super()._report_fraction(fraction)
+        self._pace -= 1
+        if not self._pace:
+            self._give_way()
+
+    def _give_way(self) -> None:
+        """Let a waiting GUI thread have the GIL, at most once per ``INTERVAL`` (_pacing)."""
+        self._pace = CALLS
+        now = monotonic()
+        if now - self._paced_at >= INTERVAL:
+            self._paced_at = now
+            if get_ident() != self._dispatcher.gui_ident:  # a task run on the GUI thread waits for nobody
+                sleep(YIELD)
 
     def flush(self) -> None:
         if self._stopped:
