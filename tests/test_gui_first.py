@@ -165,3 +165,23 @@ def test_a_post_yields_while_the_gui_leaves_a_wake_up_unanswered(
     post_from_a_thread()
     assert len(yields.calls) == 1, "yielded to a GUI thread that is busy elsewhere"
     dispatcher.drain()
+
+
+def test_a_post_never_yields_to_a_gui_thread_waiting_for_work(
+    pool: BackgroundWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In get_result() the GUI thread waits for work, it does not lag: a post wakes it
+    at once (a yield there slowed a script's loop of get_result() calls by half)."""
+    yields = _Counter(dispatcher_module, dispatcher_module.YIELD, monkeypatch)
+    dispatcher = pool._dispatcher
+    dispatcher.post(lambda: None)
+    dispatcher._woken_at = dispatcher._served_at = monotonic() - 10 * dispatcher_module.LAG
+    dispatcher._waiters += 1  # as wait_for_work() does while the GUI thread waits
+    try:
+        thread = threading.Thread(target=dispatcher.post, args=(lambda: None,), name="poster")
+        thread.start()
+        thread.join(5)
+    finally:
+        dispatcher._waiters -= 1
+    assert yields.calls == []
+    dispatcher.drain()

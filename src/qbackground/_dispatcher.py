@@ -14,8 +14,9 @@ callables in order. Two rules keep the GUI responsive under floods:
 * **The GUI thread first.** Each separate entry of the GUI thread into Python (a wake-up,
   a timer, the app's own slots) waits for the GIL, up to a switch interval (5 ms) per
   entry while task threads run Python. A task thread that posts while the GUI has not
-  answered a wake-up for ``LAG`` seconds sleeps ``YIELD`` seconds, without the GIL, so
-  the GUI thread gets it at once (a burst of 5,000 completions otherwise froze the GUI
+  answered a wake-up for ``LAG`` seconds (and is not waiting for work in
+  ``get_result()``) sleeps ``YIELD`` seconds, without the GIL, so the GUI thread gets it
+  at once (a burst of 5,000 completions otherwise froze the GUI
   for 70-100 ms here). Past ``GIVE_UP`` the GUI is busy with something else, and
   yielding would only slow the tasks down.
 
@@ -134,6 +135,10 @@ class Dispatcher:
         self._inbound.append(fn)
         if not self._wake_pending:
             self._wake()
+        elif self._waiters:  # the GUI thread waits for work in get_result(): wake it
+            with self._cond:
+                self._cond.notify_all()
+            return
         elif LAG < monotonic() - max(self._woken_at, self._served_at) < GIVE_UP:
             if threading.get_ident() != self.gui_ident:
                 sleep(YIELD)  # the GUI thread first (module docstring)
