@@ -10,7 +10,8 @@ Options::
     --binding B        pyside6, pyqt6 or both (default both; a binding that is not
                        installed is skipped under "both", and named in the header)
     --quick            small sizes: a few seconds per binding (smoke test)
-    --repeat N         measured runs per peer in scenarios 1-3, 6b and 7 (default 3; quick 1)
+    --repeat N         measured runs per peer in scenarios 1-3, 6b, 7 and 8 (default 3;
+                       quick 1); fresh processes per case in scenario 9 (at least 5; quick 1)
     --trials N         samples per peer in the latency scenarios 4-5 (default 20; quick 3)
     --scenario NAME    run only this scenario (repeatable)
     --output PATH      where to write the Markdown (default benchmarks/results.md,
@@ -86,14 +87,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument(
-        "--repeat", type=_positive, help="measured runs per peer (scenarios 1-3, 6b, 7)"
+        "--repeat",
+        type=_positive,
+        help="measured runs per peer (scenarios 1-3, 6b, 7, 8; scenario 9: at least 5)",
     )
     parser.add_argument("--trials", type=_positive, help="samples per peer (scenarios 4-5)")
     parser.add_argument(
         "--scenario",
         action="append",
         choices=list(SCENARIOS),
-        help="run only this scenario (repeatable; default all)",
+        help=f"run only this scenario: {', '.join(SCENARIOS)} (repeatable; default all)",
     )
     parser.add_argument("--output", type=Path, help="Markdown file to write")
     parser.add_argument("--json", type=Path, help="also write the raw reports as JSON")

@@ -35,6 +35,14 @@ class Settings:
     """Seconds each coroutine of the asyncio scenario awaits ``asyncio.sleep``."""
     run_limit: float
     """Seconds one measured run may take before it is abandoned and reported as such."""
+    stall_items: int
+    """Items the cold-process flood publishes (scenario 9)."""
+    stall_tasks: int
+    """Trivial tasks in the cold-process burst (scenario 9)."""
+    stall_iterations: int
+    """Steps of the cold-process CPU-bound loop (scenario 9; about 0.3 s at full size)."""
+    stall_runs: int
+    """Fresh processes per case in scenario 9 (at least 5 at full size)."""
 
     @classmethod
     def for_mode(cls, *, quick: bool, repeat: int | None, trials: int | None) -> Settings:
@@ -53,6 +61,10 @@ class Settings:
                 async_tasks=500,
                 async_sleep=0.1,
                 run_limit=30.0,
+                stall_items=20_000,
+                stall_tasks=500,
+                stall_iterations=300_000,
+                stall_runs=repeat or 1,
             )
         return cls(
             quick=False,
@@ -67,4 +79,8 @@ class Settings:
             async_tasks=10_000,
             async_sleep=0.5,
             run_limit=300.0,
+            stall_items=200_000,
+            stall_tasks=5_000,
+            stall_iterations=3_000_000,
+            stall_runs=max(5, repeat or 3),
         )
