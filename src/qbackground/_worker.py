@@ -166,13 +166,19 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
         self._alive: set[BackgroundTaskHandler[Any]] = set()
         # All that handlers and groups use of this worker (it refers to it weakly).
         self._link = WorkerLink(
-            self, self._dispatcher, self._owners, self._deadlines, self._alive, self._profiler
+            self,
+            self._dispatcher,
+            self._owners,
+            self._deadlines,
+            self._alive,
+            self._profiler,
+            hooked=type(self)._track is not BackgroundWorker._track,
         )
         self._keys = KeyedJobs(self._dispatcher.post, self._deadlines)
         self._task_kinds: dict[type, bool] = {}  # see handle()
-        # tasks_changed is coalesced: the first change of a frame arms this timer, its
-        # timeout emits once for everything that changed meanwhile.
-        self._activity_due = False
+        # tasks_changed is coalesced: the first change of a frame arms this timer (and
+        # sets self._link.activity_due), its timeout emits once for everything that
+        # changed meanwhile.
         self._activity_timer = QTimer(self)
         self._activity_timer.setSingleShot(True)
         self._activity_timer.setInterval(max(1, round(frame * 1000)))
@@ -312,7 +318,7 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
                 worker.flush_tasks_changed()   # the status bar no longer lists the export
                 QMessageBox.information(window, "Export", "Done")
         """
-        if self._activity_due:
+        if self._link.activity_due:
             self._activity_timer.stop()
             self._emit_tasks_changed()
 
@@ -332,6 +338,7 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
         with self._shutdown_lock:
             first = not self._is_shut_down
             self._is_shut_down = True
+            self._link.closed = True
         if first:
             for handler in list(self._alive):
                 handler._interrupt()
@@ -370,13 +377,14 @@ class BackgroundWorker(GuiThreadFinalized, SubmitMixin, QObject):
 
     def _note_activity(self) -> None:
         """A task started, ended or reported news (GUI thread): emit ``tasks_changed`` soon."""
-        if not self._activity_due and not self._is_shut_down:
-            self._activity_due = True
+        link = self._link
+        if not link.activity_due and not self._is_shut_down:
+            link.activity_due = True
             self._activity_timer.start()
 
     @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot
     def _emit_tasks_changed(self) -> None:
-        self._activity_due = False
+        self._link.activity_due = False
         self.tasks_changed.emit()
 
     @Slot()  # PyQt6 delivers to the receiver's thread only for a declared slot

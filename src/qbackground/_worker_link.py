@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._errors import IllegalConcurrentAccessError, TaskStateError
+from ._status import TaskStatus
 
 if TYPE_CHECKING:
     from qtpy.QtWidgets import QWidget
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["WorkerLink", "weak_error_reporter"]
 
 _log = logging.getLogger("qbackground")
+
+_QUEUED = TaskStatus.QUEUED
+_RUNNING = TaskStatus.RUNNING
 
 WorkerRef = Callable[[], "BackgroundWorker | None"]
 
@@ -67,7 +71,19 @@ def weak_error_reporter(worker: BackgroundWorker) -> Callable[[BaseException], N
 class WorkerLink:
     """What handlers and groups may use of their worker (internal, one per worker)."""
 
-    __slots__ = ("_alive", "_deadlines", "_owners", "_worker", "dispatcher", "gui_ident", "post", "profiler")
+    __slots__ = (
+        "_alive",
+        "_deadlines",
+        "_owners",
+        "_worker",
+        "_hooked",
+        "activity_due",
+        "closed",
+        "dispatcher",
+        "gui_ident",
+        "post",
+        "profiler",
+    )
 
     def __init__(
         self,
@@ -77,6 +93,8 @@ class WorkerLink:
         deadlines: DeadlineWatch,
         alive: set[BackgroundTaskHandler[Any]],
         profiler: Profiler | None,
+        *,
+        hooked: bool = False,
     ) -> None:
         self.dispatcher = dispatcher
         """The worker's GUI-thread dispatcher (lifecycles, ``get_result()``'s drain)."""
@@ -90,19 +108,26 @@ class WorkerLink:
         self._deadlines = deadlines
         self._alive = alive  # the worker's active_handlers()
         self._worker: WorkerRef = weakref.ref(worker)
+        # The hot path of execute() (about 5 us with handle()) reads flags here instead
+        # of calling through the weak reference: whether a subclass extends _track()
+        # (CheckedWorker), whether tasks_changed is already due, and shutdown.
+        self._hooked = hooked
+        self.activity_due = False
+        """``tasks_changed`` will be emitted at the next frame (GUI thread)."""
+        self.closed = False
+        """The worker was shut down (set first thing by ``shutdown()``; a worker stays
+        alive until then, so a dead weak reference implies it)."""
 
     # -- the worker's state ------------------------------------------------------------
 
     @property
     def is_open(self) -> bool:
         """False once the worker was shut down (or collected)."""
-        worker = self._worker()
-        return worker is not None and not worker.is_shut_down
+        return not self.closed and self._worker() is not None
 
     def check_open(self) -> None:
         """Raise ``TaskStateError`` once the worker was shut down."""
-        worker = self._worker()
-        if worker is None or worker.is_shut_down:
+        if self.closed:
             raise TaskStateError("the worker was shut down; create a new BackgroundWorker")
 
     def check_ui_access(self) -> None:
@@ -116,9 +141,15 @@ class WorkerLink:
 
     def track(self, handler: BackgroundTaskHandler[Any]) -> None:
         """``execute()`` accepted ``handler`` (GUI thread): alive until decided."""
-        worker = self._worker()
-        if worker is not None:
-            worker._track(handler)  # a hook: CheckedWorker records where each task started
+        if self._hooked:
+            worker = self._worker()
+            if worker is not None:
+                worker._track(handler)  # CheckedWorker records where each task started
+            return
+        self._alive.add(handler)
+        status = handler._status
+        if status is not _QUEUED and status is not _RUNNING:  # decided before we tracked it
+            self._alive.discard(handler)
 
     def forget(self, handler: BackgroundTaskHandler[Any]) -> None:
         """``handler``'s outcome was decided (any thread)."""
@@ -128,9 +159,10 @@ class WorkerLink:
 
     def note_activity(self) -> None:
         """A task started, ended or reported news (GUI thread): ``tasks_changed`` soon."""
-        worker = self._worker()
-        if worker is not None:
-            worker._note_activity()
+        if not self.activity_due:
+            worker = self._worker()
+            if worker is not None:
+                worker._note_activity()
 
     def bind_owner(self, owner: QWidget, member: _Bound) -> None:
         """Interrupt ``member`` when ``owner``'s window closes (GUI thread)."""
