@@ -185,5 +185,10 @@ def test_results_taken_ready_free_their_handlers(
         refs.extend(weakref.ref(handler) for handler in handlers)
         del handlers, handler
     gc.collect()
-    alive = sum(1 for ref in refs if ref() is not None)
-    assert alive == 0, f"{alive} of {len(refs)} handlers whose result was taken are still alive"
+    # The last batch's pool threads may still be posting their deliveries (a post comes
+    # after the result is ready): those wait for the next get_result() or the event
+    # loop, which is no pile-up. Every earlier batch's were all posted before the next
+    # batch ran, and must have been served.
+    served = refs[: -len(refs) // 5]
+    alive = sum(1 for ref in served if ref() is not None)
+    assert alive == 0, f"{alive} of {len(served)} handlers whose result was taken are still alive"
