@@ -2,7 +2,8 @@
 
 Run with ``make bench`` (or ``python -m benchmarks``); see ``benchmarks/README.md``.
 One module per scenario (``flood``, ``roundtrip``, ``publish_cost``,
-``cancel_latency``, ``timeout_delivery``, ``process_backend``, ``asyncio_backend``),
+``cancel_latency``, ``timeout_delivery``, ``process_backend``, ``asyncio_backend``,
+``big_arrays``, ``pause_latency``),
 each exposing ``NAME`` and ``run(settings)`` returning its ``Table`` (a list of tables
 for ``process_backend``); ``_harness`` holds the Qt plumbing and ``_report`` the
 statistics and Markdown rendering.
@@ -22,5 +23,6 @@ SCENARIOS: tuple[str, ...] = (
     "process",
     "asyncio",
     "arrays",
+    "pause",
 )
 """The scenario names (``--scenario``), in run order; importing this package imports no Qt."""

@@ -33,6 +33,7 @@ from . import (  # noqa: E402
     big_arrays,
     cancel_latency,
     flood,
+    pause_latency,
     process_backend,
     publish_cost,
     roundtrip,
@@ -52,6 +53,7 @@ RUNNERS: dict[str, Callable[[Settings], Table | list[Table]]] = {
     process_backend.NAME: process_backend.run,
     asyncio_backend.NAME: asyncio_backend.run,
     big_arrays.NAME: big_arrays.run,
+    pause_latency.NAME: pause_latency.run,
 }
 """Scenario name → its ``run(settings)``, which returns its table (or tables, in order)."""
 assert tuple(RUNNERS) == SCENARIOS, "benchmarks.SCENARIOS and the scenario modules disagree"

@@ -33,6 +33,7 @@ SCENARIO_TITLES = (
     "## 6b. Process backend: CPU-bound pure Python",
     "## 7. asyncio backend",
     "## 8. A 20 MB NumPy array result",
+    "## 9. pause() / resume() latency",
 )
 
 
