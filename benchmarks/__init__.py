@@ -3,7 +3,7 @@
 Run with ``make bench`` (or ``python -m benchmarks``); see ``benchmarks/README.md``.
 One module per scenario (``flood``, ``roundtrip``, ``publish_cost``,
 ``cancel_latency``, ``timeout_delivery``, ``process_backend``, ``asyncio_backend``,
-``big_arrays``, ``gui_stalls``),
+``big_arrays``, ``gui_stalls``, ``pause_latency``),
 each exposing ``NAME`` and ``run(settings)`` returning its ``Table`` (a list of tables
 for ``process_backend``); ``_harness`` holds the Qt plumbing and ``_report`` the
 statistics and Markdown rendering. ``gui_stalls`` runs each measurement in a fresh
@@ -25,5 +25,6 @@ SCENARIOS: tuple[str, ...] = (
     "asyncio",
     "arrays",
     "stalls",
+    "pause",
 )
 """The scenario names (``--scenario``), in run order; importing this package imports no Qt."""

@@ -12,7 +12,7 @@ Options::
     --quick            small sizes: a few seconds per binding (smoke test)
     --repeat N         measured runs per peer in scenarios 1-3, 6b, 7 and 8 (default 3;
                        quick 1); fresh processes per case in scenario 9 (at least 5; quick 1)
-    --trials N         samples per peer in the latency scenarios 4-5 (default 20; quick 3)
+    --trials N         samples per peer in the latency scenarios 4, 5 and 10 (default 20; quick 3)
     --scenario NAME    run only this scenario (repeatable)
     --output PATH      where to write the Markdown (default benchmarks/results.md,
                        or benchmarks/results-quick.md with --quick)
@@ -91,7 +91,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_positive,
         help="measured runs per peer (scenarios 1-3, 6b, 7, 8; scenario 9: at least 5)",
     )
-    parser.add_argument("--trials", type=_positive, help="samples per peer (scenarios 4-5)")
+    parser.add_argument("--trials", type=_positive, help="samples per peer (scenarios 4, 5 and 9)")
     parser.add_argument(
         "--scenario",
         action="append",

@@ -34,6 +34,7 @@ from . import (  # noqa: E402
     cancel_latency,
     flood,
     gui_stalls,
+    pause_latency,
     process_backend,
     publish_cost,
     roundtrip,
@@ -54,6 +55,7 @@ RUNNERS: dict[str, Callable[[Settings], Table | list[Table]]] = {
     asyncio_backend.NAME: asyncio_backend.run,
     big_arrays.NAME: big_arrays.run,
     gui_stalls.NAME: gui_stalls.run,
+    pause_latency.NAME: pause_latency.run,
 }
 """Scenario name → its ``run(settings)``, which returns its table (or tables, in order)."""
 assert tuple(RUNNERS) == SCENARIOS, "benchmarks.SCENARIOS and the scenario modules disagree"

@@ -109,6 +109,13 @@ class Scripted(_Recording, BackgroundTask[Any, Any]):
             if kind == "wait_interrupt":
                 while True:
                     lifecycle.sleep(0.005)  # raises TaskInterruptedError when interrupted
+            elif kind == "ticks":  # ("tick", i) until interrupted; publish() holds a pause
+                i = 0
+                while True:
+                    lifecycle.publish(("tick", i))
+                    lifecycle.flush()
+                    lifecycle.sleep(0.01)  # raises TaskInterruptedError when interrupted
+                    i += 1
             elif kind == "spin":  # ignores interruption for step[1] seconds
                 end = time.monotonic() + step[1]
                 while time.monotonic() < end:
@@ -135,6 +142,14 @@ class AsyncScripted(_Recording, AsyncBackgroundTask[Any, Any]):
             if kind == "wait_interrupt":
                 while True:
                     await asyncio.sleep(0.005)  # CancelledError when cancelled
+            elif kind == "ticks":  # await checkpoint() holds a pause (publish() never blocks here)
+                i = 0
+                while True:
+                    await lifecycle.checkpoint()
+                    lifecycle.publish(("tick", i))
+                    lifecycle.flush()
+                    await asyncio.sleep(0.01)  # CancelledError when cancelled
+                    i += 1
             elif kind == "spin":
                 await asyncio.sleep(step[1])
             elif kind == "return":

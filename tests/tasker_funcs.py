@@ -191,3 +191,12 @@ def throttled(context: Any, read: threading.Event) -> str:
     context.send_event("mid")  # when_event reads the progress delivered with it
     read.wait(10)
     return "throttled"
+
+
+def count_checkpoints(context: ExecutionContext, box: list[int]) -> str:
+    """Counts passes through ``checkpoint()`` in ``box[0]`` until cancelled (thread only)."""
+    while not context.is_cancelled():
+        context.checkpoint()
+        box[0] += 1
+        time.sleep(0.001)
+    return "cancelled"

@@ -34,6 +34,7 @@ SCENARIO_TITLES = (
     "## 7. asyncio backend",
     "## 8. A 20 MB NumPy array result",
     "## 9. GUI stalls in a cold process",
+    "## 10. pause() / resume() latency",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -277,3 +278,95 @@ def test_a_wrapper_checks_its_executor(worker: BackgroundWorker) -> None:
     wrapper: BackgroundTaskWrapper[Any, Any] = BackgroundTaskWrapper(Scripted([]), worker, executor="nope")
     with pytest.raises(ValueError, match="unknown executor 'nope'"):
         wrapper.restart()
+
+
+# -- pause / resume (issue 18) -------------------------------------------------------------
+
+
+def _ticks(task: Any) -> int:
+    return sum(1 for item in task.items if isinstance(item, tuple) and item[0] == "tick")
+
+
+def _settled_ticks(qtbot: QtBot, task: Any, quiet: float = 0.4) -> int:
+    """The tick count once no new tick arrived for ``quiet`` seconds (reports already
+    sent when the pause came may still be on their way)."""
+    count = -1
+    while True:
+        before = _ticks(task)
+        if before == count:
+            return count
+        count = before
+        qtbot.wait(round(quiet * 1000))
+
+
+def test_pause_holds_the_task_and_resume_runs_it_on(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("ticks",)])
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: _ticks(task) >= 3, timeout=20_000)
+    assert handler.pause() is True
+    assert handler.pause() is False  # already paused
+    assert handler.status is TaskStatus.PAUSED and handler.is_paused() and handler.is_alive()
+    held = _settled_ticks(qtbot, task)
+    qtbot.wait(500)
+    assert _ticks(task) == held, "the task kept running while paused"
+    assert handler.status is TaskStatus.PAUSED
+    assert handler.resume() is True
+    assert handler.resume() is False  # not paused any more
+    assert handler.status is TaskStatus.RUNNING and not handler.is_paused()
+    qtbot.waitUntil(lambda: _ticks(task) >= held + 3, timeout=20_000)
+    assert handler.cancel() is True
+    assert task.terminal == ["canceled"]
+
+
+def test_cancel_ends_a_paused_task_at_once(backend: Backend, qtbot: QtBot) -> None:
+    task = backend.task([("ticks",)])
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: _ticks(task) >= 1, timeout=20_000)
+    assert handler.pause() is True
+    _settled_ticks(qtbot, task)
+    stopped: list[Any] = []
+    handler.when_stopped(stopped.append)
+    assert handler.cancel() is True
+    assert task.terminal == ["canceled"] and handler.status is TaskStatus.CANCELLED
+    assert not handler.is_paused() and not handler.is_alive()
+    assert handler.pause() is False and handler.resume() is False
+    # run() really ends (woken from its pause), well before the process backend's grace
+    # kill could have ended it instead.
+    qtbot.waitUntil(lambda: stopped == [handler], timeout=20_000)
+    assert task.terminal == ["canceled"]
+
+
+def test_owner_close_ends_a_paused_task_silently(backend: Backend, qtbot: QtBot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    task = backend.task([("ticks",)], owner=window)
+    handler = backend.start(task)
+    qtbot.waitUntil(lambda: _ticks(task) >= 1, timeout=20_000)
+    assert handler.pause() is True
+    stopped: list[Any] = []
+    handler.when_stopped(stopped.append)
+    window.close()
+    assert handler.status is TaskStatus.INTERRUPTED
+    qtbot.waitUntil(lambda: stopped == [handler], timeout=20_000)
+    assert task.terminal == []
+
+
+def test_a_paused_task_never_times_out_and_its_clock_runs_on_after_resume(
+    backend: Backend, qtbot: QtBot
+) -> None:
+    # Paused at once: queued (it starts paused) or just started (held at its next tick).
+    task = backend.task([("ticks",)], timeout=1.0)
+    handler = backend.start(task)
+    assert handler.pause() is True
+    assert handler.status is TaskStatus.PAUSED
+    qtbot.wait(2000)  # twice the timeout
+    assert task.terminal == [] and handler.status is TaskStatus.PAUSED
+    held = _settled_ticks(qtbot, task)
+    assert held <= 3, f"{held} ticks while paused from the start"
+    assert handler.resume() is True
+    resumed = time.monotonic()
+    qtbot.waitUntil(lambda: task.terminal == ["timeout"], timeout=20_000)
+    # Nearly all of the second was left when it was paused.
+    assert time.monotonic() - resumed > 0.5
+    assert _ticks(task) > held

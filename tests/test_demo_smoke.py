@@ -58,6 +58,16 @@ SMOKE_CHECKS = (
     "thread task: no callback arrived after canceled()",
     "thread task: the progress bar did not move after canceled()",
     "thread task: the worker has no active handlers left",
+    # pause and resume: a download paused past its timeout, resumed, then paused and cancelled
+    "pause and resume: Pause and Resume are disabled while idle",
+    "pause and resume: Pause: the handler is PAUSED (and alive)",
+    "pause and resume: while paused, Resume is enabled and Pause disabled",
+    "pause and resume: nothing arrived while paused, and a paused task does not time out",
+    "pause and resume: Resume: the handler is RUNNING again",
+    "pause and resume: the resumed download finished with done()",
+    "pause and resume: every chunk arrived once, in order",
+    "pause and resume: Cancel of a paused download ran canceled() at once",
+    "pause and resume: the page and the worker are idle",
     # failing task
     "failing task: handle_exception() ran exactly once",
     "failing task: handle_exception() received the SimulatedFailure",

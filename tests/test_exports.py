@@ -161,6 +161,7 @@ def test_task_status_members() -> None:
         "CREATED",
         "QUEUED",
         "RUNNING",
+        "PAUSED",
         "DONE",
         "FAILED",
         "CANCELLED",

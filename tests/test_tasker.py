@@ -26,6 +26,7 @@ from qbackground import (
     QBackgroundError,
     TaskCancelledError,
     TaskStateError,
+    TaskStatus,
 )
 from qbackground.tasker import Task, TaskManager, TaskManagerProxy, task_mgr
 from qbackground.widgets import TaskStatusWidget
@@ -721,3 +722,30 @@ def test_the_tasker_typing_cases_pass_mypy_strict() -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "Success: no issues found in 1 source file" in output, output
+
+
+# -- pause (issue 18) ------------------------------------------------------------------------
+
+
+def test_a_task_pauses_and_resumes_and_says_so(manager: TaskManager, qtbot: QtBot) -> None:
+    box = [0]
+    changes: list[bool] = []
+    done: list[Task[Any]] = []
+    task = manager.run_thread(f.count_checkpoints, box, when_done=done.append)
+    task.status_changed.connect(lambda sender: changes.append(sender.is_paused()))
+    qtbot.waitUntil(lambda: box[0] > 3, timeout=10_000)
+    assert task.pause() is True and task.pause() is False
+    assert task.is_paused() and task.get_status() == "running"  # Rayforge's five values
+    assert task.handler.status is TaskStatus.PAUSED
+    assert changes[-1] is True
+    qtbot.wait(100)
+    held = box[0]
+    qtbot.wait(300)
+    assert box[0] == held, "the paused function ran on"
+    assert task.resume() is True and task.resume() is False
+    assert not task.is_paused() and changes[-1] is False
+    qtbot.waitUntil(lambda: box[0] > held + 3, timeout=10_000)
+    assert task.pause()
+    task.cancel()  # a paused task is cancelled at once
+    qtbot.waitUntil(lambda: done == [task], timeout=10_000)
+    assert task.get_status() == "canceled" and not task.is_paused()

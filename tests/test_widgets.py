@@ -755,3 +755,43 @@ def test_texts_are_translatable(qtbot: QtBot, worker: BackgroundWorker, owner: Q
         Ended(window).wait(qtbot)
     finally:
         QCoreApplication.removeTranslator(translator)
+
+
+# -- Pause/Resume (pausable=True, issue 18) ------------------------------------------------
+
+
+def test_pausable_window_pauses_and_resumes_the_task(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates
+) -> None:
+    task = Scripted([("wait", gates.new())], owner=owner)
+    window = BackgroundWorkWindow.show(task, worker=worker, pausable=True)
+    assert window.pausable and window.pause_button is not None
+    assert window.button_box.isVisible() and window.pause_button.isVisible()
+    assert not window.cancel_button.isVisible(), "Cancel is still opt-in"
+    button = window.pause_button
+    assert button.text() == "Pause"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.handler.status is TaskStatus.PAUSED and button.text() == "Resume"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.handler.status in (TaskStatus.QUEUED, TaskStatus.RUNNING) and button.text() == "Pause"
+    # Paused elsewhere: the button follows at the window's next tick.
+    window.handler.pause()
+    qtbot.waitUntil(lambda: button.text() == "Resume", timeout=5000)
+    ended = Ended(window)
+    assert window.cancel()  # a paused task is cancelled at once
+    _check_cancelled(qtbot, task, window, ended)
+
+
+def test_windows_are_not_pausable_by_default(
+    qtbot: QtBot, worker: BackgroundWorker, owner: QMainWindow, gates: Gates
+) -> None:
+    go = gates.new()
+    window = BackgroundWorkProgressWindow.show(Scripted([("wait", go)], owner=owner), total=3, worker=worker)
+    assert not window.pausable and window.pause_button is None
+    paused = BackgroundTaskDialog(Scripted([("wait", go)], owner=owner)).with_pause_allowed().with_total(3)
+    paused = paused.with_worker(worker)
+    opened = paused.open()
+    assert opened.pausable and opened.pause_button is not None
+    assert opened.toggle_pause() and opened.handler.is_paused()
+    assert opened.toggle_pause() and not opened.handler.is_paused()
+    go.set()

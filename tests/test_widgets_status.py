@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -204,3 +205,20 @@ def test_report_fraction_checks_its_input_and_thread(
     handler.cancel()
     handler.report_fraction(0.1)
     assert handler.fraction == 1.0, "ignored after the end"
+
+
+def test_paused_tasks_are_counted_and_marked(qtbot: QtBot, worker: BackgroundWorker) -> None:
+    gate = threading.Event()
+    status = TaskStatusWidget(worker, hide_when_idle=False)
+    qtbot.addWidget(status)
+    task = Scripted([("wait", gate)])
+    handler = worker.handle(task)
+    handler.execute()
+    qtbot.waitUntil(lambda: status.running_count == 1, timeout=5000)
+    assert "paused" not in status.count_label.text()
+    assert handler.pause()
+    qtbot.waitUntil(lambda: "(1 paused)" in status.count_label.text(), timeout=5000)
+    assert "[paused]" in status.toolTip()
+    assert handler.resume()
+    qtbot.waitUntil(lambda: "paused" not in status.count_label.text(), timeout=5000)
+    gate.set()

@@ -11,6 +11,7 @@ from .flood import FloodPage
 from .image_filter import ImageFilterPage
 from .import_page import ImportPage
 from .owner import OwnerPage
+from .pause_page import PausePage
 from .preview_page import PreviewPage
 from .processes import PairRun, ProcessesPage
 from .strict import StrictPage
@@ -31,6 +32,7 @@ __all__ = [
     "ImageFilterPage",
     "ImportPage",
     "OwnerPage",
+    "PausePage",
     "PairRun",
     "PreviewPage",
     "ProcessesPage",
@@ -44,5 +46,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, PausePage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
 """Every page of the demo window, in order. Add new scenarios here."""

@@ -35,7 +35,7 @@ def run_remote(
     event_name: str,
     flush_interval: float,
 ) -> Any:
-    """Runs on a Dask worker: the task, a flusher and a cancel watcher."""
+    """Runs on a Dask worker: the task, a flusher, a cancel and a pause watcher."""
     task = decode(Envelope(payload, ()))
     channel = Queue(queue_name)
     cancel = Event(event_name)
@@ -85,9 +85,30 @@ def run_remote(
         except Exception:  # the cluster is going away; nobody is left to cancel us
             return
 
+    paused_event = Event(event_name + "-pause")
+    resumed_event = Event(event_name + "-resume")
+
+    def watch_pause() -> None:
+        # The GUI side sets -pause (and clears -resume) on pause(), the other way round
+        # on resume(); wait for whichever ends the state we are in (long polls again).
+        paused = False
+        try:
+            while not finished.is_set():
+                if not paused:
+                    if paused_event.wait(0.5) and not finished.is_set():
+                        lifecycle.pause()
+                        paused = True
+                elif resumed_event.wait(0.5) and not finished.is_set():
+                    lifecycle.resume()
+                    paused = False
+        except Exception:  # the cluster is going away: cancel or the deadline ends us
+            lifecycle.resume()
+
     threading.Thread(target=flush_loop, name="qbackground-dask-flusher", daemon=True).start()
     watcher = threading.Thread(target=watch_cancel, name="qbackground-dask-cancel", daemon=True)
     watcher.start()
+    pauser = threading.Thread(target=watch_pause, name="qbackground-dask-pause", daemon=True)
+    pauser.start()
     try:
         with running(lifecycle):  # current_lifecycle() inside run()
             value = task.run(lifecycle)
@@ -103,8 +124,13 @@ def run_remote(
         # events: a set event stays on the scheduler until cleared.
         try:
             cancel.set()
+            paused_event.set()
+            resumed_event.set()
             watcher.join(1.0)
+            pauser.join(1.0)
             cancel.clear()
+            paused_event.clear()
+            resumed_event.clear()
             Event(event_name + "-cancelled").clear()
         except Exception:  # pragma: no cover - the cluster is already going away
             pass

@@ -2,7 +2,7 @@
 
 The state machine (fields, the one lock, the decisions) lives in ``_handler_state``;
 the outcome, the GUI-thread delivery and the executor's side are mixins over it
-(``_handler_outcome``, ``_handler_delivery``, ``_handler_job``). They all share one
+(``_handler_outcome``, ``_handler_delivery``, ``_handler_job``, ``_handler_pause``). They all share one
 object and its ``__slots__``, so a call costs what it did in one class.
 """
 
@@ -18,7 +18,7 @@ from time import monotonic
 from typing import Any, TypeVar
 
 from ._errors import IllegalConcurrentAccessError, TaskStateError
-from ._handler_job import HandlerJob
+from ._handler_pause import HandlerPause
 from ._handler_outcome import _HandlerFuture
 from ._status import TaskStatus
 from ._task import TaskBase, normalize_timeout
@@ -32,11 +32,11 @@ _RUNNING = TaskStatus.RUNNING
 _CREATED = TaskStatus.CREATED
 
 
-class BackgroundTaskHandler(HandlerJob[V]):
+class BackgroundTaskHandler(HandlerPause[V]):
     """Controls one execution of a task; returned by ``worker.handle(task)``.
 
-    Single shot: ``execute()`` once, then observe or ``cancel()``. Every callback of
-    the task runs on the GUI thread.
+    Single shot: ``execute()`` once, then observe, ``pause()``/``resume()`` or
+    ``cancel()``. Every callback of the task runs on the GUI thread.
 
     Example::
 
@@ -68,12 +68,17 @@ class BackgroundTaskHandler(HandlerJob[V]):
     def status(self) -> TaskStatus:
         """The current :class:`TaskStatus`.
 
+        ``PAUSED`` while :meth:`pause` holds a queued or running task.
+
         Example::
 
             if handler.status is TaskStatus.FAILED:
                 ...
         """
-        return self._status
+        status = self._status
+        if self._paused and (status is _RUNNING or status is _QUEUED) and not self._ready:
+            return TaskStatus.PAUSED
+        return status
 
     @property
     def message(self) -> str | None:
@@ -284,7 +289,7 @@ class BackgroundTaskHandler(HandlerJob[V]):
 
     def is_alive(self) -> bool:
         """True from ``execute()`` until the outcome is decided (False at once after
-        ``cancel()``, a timeout, owner close or shutdown).
+        ``cancel()``, a timeout, owner close or shutdown; true while paused).
 
         Example::
 

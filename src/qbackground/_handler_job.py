@@ -230,6 +230,8 @@ class HandlerJob(HandlerDelivery[V]):
                 return None  # cancelled or interrupted while queued: slot already freed
             self._status = _RUNNING
             self._lifecycle = lifecycle
+            if self._paused:  # paused while queued: it starts paused (_handler_pause)
+                lifecycle.pause()
             self._executor.on_start()
         return lifecycle
 

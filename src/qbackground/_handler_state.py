@@ -9,6 +9,12 @@ States and who moves them (all under ``_lock``; callbacks run after it is releas
     RUNNING --run() raised----------------> FAILED        (executor thread)
     RUNNING+ready --delivery--------------> DONE          (GUI thread)
 
+Pause (``_handler_pause``) is a flag beside the state, not a state: ``_status`` stays
+QUEUED/RUNNING (so every decision above works unchanged on a paused handler and ends it
+at once), ``_paused`` is set under the lock, and the public ``status`` reports PAUSED.
+While paused, a deadline that comes due is ignored; ``resume()`` re-arms the rest of the
+time under a new ``_deadline_gen``, and deadlines of older generations are ignored too.
+
 ``run()`` returning does not decide the outcome: it stores the value and sets
 ``_ready``; ``DONE`` is decided on the GUI thread when ``done()`` is delivered, so a
 ``cancel()`` in between still wins (as the contract asks). Every final state is reached
@@ -94,6 +100,10 @@ class HandlerState(Generic[V]):
         "_unhandled_routes",
         "_gate",
         "_held",
+        "_paused",
+        "_paused_at",
+        "_paused_total",
+        "_deadline_gen",
         "__weakref__",
     )
 
@@ -138,6 +148,12 @@ class HandlerState(Generic[V]):
         # starts; _held: executed (QUEUED) but not yet given to the executor.
         self._gate: Gate | None = None
         self._held = False
+        # pause() (_handler_pause): the flag, when it began, the seconds of pause the
+        # timeout clock skipped, and which armed deadline counts (0: the first one).
+        self._paused = False
+        self._paused_at = 0.0
+        self._paused_total = 0.0
+        self._deadline_gen = 0
 
     if TYPE_CHECKING:
         # Defined by the GUI-thread mixin (_handler_delivery).
@@ -146,17 +162,18 @@ class HandlerState(Generic[V]):
 
     # -- decisions (any thread) -------------------------------------------------------
 
-    def _decide(self, status: TaskStatus, *, unless_ready: bool = False) -> bool:
+    def _decide(self, status: TaskStatus, *, unless_ready: bool = False, gen: int = 0) -> bool:
         """Move QUEUED/RUNNING to a final ``status``; False if already decided.
 
         ``unless_ready``: also give up when ``run()`` already returned (a deadline that
-        races ``run()`` returning must not win: the check and the change share the lock).
+        races ``run()`` returning must not win: the check and the change share the lock),
+        when paused, or when the deadline of generation ``gen`` was replaced by resume().
         """
         with self._lock:
             previous = self._status
             if previous is not _QUEUED and previous is not _RUNNING:
                 return False
-            if unless_ready and self._ready:
+            if unless_ready and (self._ready or self._paused or gen != self._deadline_gen):
                 return False
             self._status = status
             self._ready = False
@@ -182,9 +199,10 @@ class HandlerState(Generic[V]):
             waiter.set()
         self._link.forget(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
 
-    def _expire(self) -> None:
-        """The deadline passed (deadline thread): time out unless run() already returned."""
-        if self._decide(TaskStatus.TIMED_OUT, unless_ready=True):
+    def _expire(self, gen: int = 0) -> None:
+        """The deadline passed (deadline thread): time out unless run() already returned
+        (or the task is paused, or ``gen`` is a deadline that resume() replaced)."""
+        if self._decide(TaskStatus.TIMED_OUT, unless_ready=True, gen=gen):
             self._deliver_soon()
 
     def _interrupt(self) -> bool:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Generic, TypeVar
+
+from ._errors import TaskInterruptedError
+from ._pausing import READY
 
 __all__ = ["HEARTBEAT", "ExecutionContext", "TaskLifeCycle"]
 
@@ -245,6 +248,39 @@ class TaskLifeCycle(ABC, Generic[T]):
             lifecycle.sleep(0.5)  # a cancel() ends the sleep at once
         """
 
+    def checkpoint(self) -> Awaitable[None]:
+        """A point where the task may be paused or stopped: blocks while it is paused.
+
+        While ``handler.pause()`` holds the task, this waits until ``resume()``; it
+        raises at once when the task is cancelled, times out, loses its owner or its
+        worker shuts down (also while paused). ``publish()``, ``set_progress()``,
+        ``set_message()``, ``is_cancelled()``, ``is_interrupted()`` and ``sleep()`` are
+        checkpoints too; call this in a loop that reports nothing for a while.
+
+        In a coroutine (``AsyncBackgroundTask``), await it: ``await
+        lifecycle.checkpoint()`` suspends only this coroutine, never the loop (there the
+        other calls do not block while paused, as that would stall every coroutine on
+        the loop). In a thread the return value is already complete; awaiting it is
+        harmless.
+
+        Raises:
+            TaskInterruptedError: the task was interrupted (before or while paused).
+
+        Example::
+
+            for block in blocks:
+                lifecycle.checkpoint()          # waits here while paused
+                crunch(block)
+
+            async def run(self, lifecycle):
+                for url in urls:
+                    await lifecycle.checkpoint()
+                    await fetch(url)
+        """
+        if self.is_interrupted():
+            raise TaskInterruptedError("checkpoint() reached after the task was interrupted")
+        return READY
+
     @abstractmethod
     def _report_fraction(self, fraction: float) -> None:
         """Record the overall 0..1 progress (implementations clamp and coalesce)."""
@@ -293,6 +329,9 @@ class _SubLifeCycle(TaskLifeCycle[T]):
 
     def sleep(self, seconds: float) -> None:
         self._parent.sleep(seconds)
+
+    def checkpoint(self) -> Awaitable[None]:
+        return self._parent.checkpoint()
 
     def _report_fraction(self, fraction: float) -> None:
         fraction = min(max(fraction, 0.0), 1.0)

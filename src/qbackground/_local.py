@@ -106,6 +106,8 @@ class LocalLifeCycle(BufferedLifeCycle[T], Generic[T]):
         self._pace -= 1
         if not self._pace:
             self._give_way()
+        if self._stopped and self._paused:  # as the base class: wait out a pause
+            self._hold()
         return self._cancelled
 
     def _report_fraction(self, fraction: float) -> None:

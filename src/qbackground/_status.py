@@ -13,6 +13,8 @@ class TaskStatus(Enum):
     ``CREATED → QUEUED → RUNNING →`` one of the five final states. A handler leaves
     ``RUNNING`` for ``DONE`` only when ``done()`` is delivered on the GUI thread, so a
     ``cancel()`` that comes after ``run()`` returned but before ``done()`` still wins.
+    ``PAUSED`` is reported between ``handler.pause()`` and ``handler.resume()`` (from
+    ``QUEUED`` or ``RUNNING``, back to where it was); it is not final.
 
     Example::
 
@@ -28,6 +30,9 @@ class TaskStatus(Enum):
     """Executed, waiting for a free thread."""
     RUNNING = "running"
     """``run()`` is executing (or returned and ``done()`` is about to be delivered)."""
+    PAUSED = "paused"
+    """``pause()`` was called: the task blocks at its next checkpoint until ``resume()``;
+    not final (``is_alive()`` stays true) and its timeout clock stands still."""
     DONE = "done"
     """``run()`` returned and ``done()`` was delivered."""
     FAILED = "failed"

@@ -20,6 +20,9 @@ How the contract crosses the cluster:
   that marker, so ``done()`` never overtakes the last ``progress()``.
 * Cancel and timeout set a ``distributed.Event`` the task's lifecycle watches (read as a
   local flag: ``is_cancelled()`` costs no round trip) and cancel the Dask future.
+* ``pause()``/``resume()`` set one of two more ``distributed.Event`` objects per job
+  (``-pause``, ``-resume``); a watcher thread on the Dask worker long-polls the one that
+  ends its current state and pauses or resumes the task's lifecycle there.
 * A remote exception keeps its type; its remote traceback is attached as ``__cause__``.
   A task that kills its Dask worker ends in :class:`~qbackground.ProcessCrashedError`
   (with Dask's ``KilledWorker`` as cause). On a cluster this executor starts, the
@@ -234,6 +237,12 @@ class DaskExecutor(Executor):
         for tracked in found:
             self._control.put(tracked)
 
+    def on_pause(self, job: Job) -> None:
+        with self._lock:
+            found = [t for t in self._jobs.values() if t.job is job]
+        for tracked in found:
+            self._control.put((tracked,))  # a 1-tuple: forward the pause state
+
     def shutdown(self, timeout: float | None) -> bool:
         with self._lock:
             if self._closed:
@@ -263,6 +272,9 @@ class DaskExecutor(Executor):
             tracked = self._control.get()
             if tracked is None:
                 return
+            if isinstance(tracked, tuple):
+                self._forward_pause(tracked[0])
+                continue
             try:
                 if tracked.job.is_cancelled():
                     Event(tracked.event_name + "-cancelled", client=self.client).set()
@@ -271,6 +283,21 @@ class DaskExecutor(Executor):
                     tracked.future.cancel()
             except Exception:  # pragma: no cover - cluster gone; the deadline still holds
                 pass
+
+    def _forward_pause(self, tracked: _Tracked) -> None:
+        """Two events per job: ``-pause`` set while paused, ``-resume`` set after a
+        resume; the task's watcher waits for whichever ends its current state. The state
+        is read now, so the last one forwarded is the handler's latest."""
+        name = tracked.event_name
+        try:
+            if tracked.job.is_paused():
+                Event(name + "-resume", client=self.client).clear()
+                Event(name + "-pause", client=self.client).set()
+            else:
+                Event(name + "-pause", client=self.client).clear()
+                Event(name + "-resume", client=self.client).set()
+        except Exception:  # pragma: no cover - cluster gone; cancel and deadline still hold
+            pass
 
     def _read(self) -> None:
         while True:

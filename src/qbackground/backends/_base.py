@@ -98,6 +98,15 @@ class Job(Protocol):
                 self._send(("cancel", job.is_cancelled()))
         """
 
+    def is_paused(self) -> bool:
+        """True while ``handler.pause()`` holds the job (see :meth:`Executor.on_pause`).
+
+        Example::
+
+            def on_pause(self, job: Job) -> None:
+                self._send(("pause", job.is_paused()))
+        """
+
     def run_here(self) -> None:
         """Run the task on the calling thread: ``begin()``, ``run()``, ``succeed()`` or
         ``fail()``, and the executor's ``on_stop()``, in one call.
@@ -213,6 +222,21 @@ class Executor(ABC):
 
     def on_unqueue(self) -> None:
         """A waiting job was cancelled before it began."""
+
+    def on_pause(self, job: Job) -> None:
+        """A job was paused or resumed (any thread): read :meth:`Job.is_paused` now.
+
+        In-process executors need nothing (the job's lifecycle already holds the task
+        at its next checkpoint). An executor that runs the task elsewhere forwards the
+        state it reads, so that the remote lifecycle's ``pause()``/``resume()`` follow;
+        calls may come from two threads in either order, and the last state forwarded
+        must win. A queued job may be paused too: forward its state once it starts.
+
+        Example::
+
+            def on_pause(self, job: Job) -> None:
+                self._send(("pause", job.is_paused()))
+        """
 
     def on_interrupt(self, job: Job) -> None:
         """A running job was cancelled, timed out or interrupted (any thread).

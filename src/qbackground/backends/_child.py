@@ -3,9 +3,10 @@
 One job at a time. Three threads:
 
 * the **main thread** runs ``task.run(lifecycle)``;
-* the **reader** receives ``run``/``cancel``/``stop`` from the parent, so a cancel flag
-  crosses the process boundary while ``run()`` computes (``is_cancelled()`` then reads a
-  local flag: no round trip per call);
+* the **reader** receives ``run``/``cancel``/``pause``/``stop`` from the parent, so a
+  cancel flag crosses the process boundary while ``run()`` computes (``is_cancelled()``
+  then reads a local flag: no round trip per call), and a pause holds the task at its
+  next checkpoint;
 * the **flusher** sends batched reports (items, events, latest message and fraction) at
   most every ``flush_interval`` once something was published, so a task that publishes
   once and then computes for a long time is still shown promptly.
@@ -168,6 +169,13 @@ class _Child:
                 found = self.pending.get(message[1])
                 if found is not None:
                     found.interrupt(message[2])
+            elif kind == "pause":
+                found = self.pending.get(message[1])
+                if found is not None:
+                    if message[2]:
+                        found.pause()
+                    else:
+                        found.resume()
             elif kind == "stop":
                 self.jobs.put(None)
                 return

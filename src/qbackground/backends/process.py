@@ -145,6 +145,11 @@ class ProcessExecutor(Executor):
         # executor shuts down (and must not raise into the deadline thread).
         self._command("cancel", job, force=True)
 
+    def on_pause(self, job: Job) -> None:
+        # The child's reader thread pauses or resumes its lifecycle at once; the task
+        # blocks at its next checkpoint there.
+        self._command("pause", job, force=True)
+
     def shutdown(self, timeout: float | None) -> bool:
         with self._lock:
             manager = self._manager
@@ -290,6 +295,11 @@ class ProcessExecutor(Executor):
                         self._send(worker, ("cancel", worker.job_id, cancelled.is_cancelled()))
                         if worker.kill_at is None:
                             worker.kill_at = monotonic() + self.grace
+            elif kind == "pause":
+                paused: Job = payload
+                for worker in self._workers:
+                    if worker.job is paused:  # (still waiting: _dispatch tells it)
+                        self._send(worker, ("pause", worker.job_id, paused.is_paused()))
             elif kind == "shutdown":
                 self._stopping = True
                 limit = payload if payload is not None else self.grace
@@ -321,6 +331,8 @@ class ProcessExecutor(Executor):
                 worker.job_id = next(_ids)
                 worker.kill_at = None
                 self._send(worker, ("run", worker.job_id, *envelopes))
+                if job.is_paused():  # paused while it waited: it starts paused
+                    self._send(worker, ("pause", worker.job_id, True))
                 break
 
     def _send(self, worker: _Worker, message: tuple[Any, ...]) -> None:

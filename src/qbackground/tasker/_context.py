@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._lifecycle import TaskLifeCycle
@@ -190,6 +190,9 @@ class TaskContext(ThrottledProgressContext, TaskLifeCycle[Any]):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+    def checkpoint(self) -> Awaitable[None]:
+        return self._inner.checkpoint()
 
     def send_event_and_wait(
         self, name: str, data: Any = None, timeout: float = 5.0, logger: logging.Logger | None = None

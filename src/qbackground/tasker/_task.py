@@ -13,6 +13,7 @@ from ._context import EventAck
 from ._jobs import _Forwarding
 from ._signals import CancelledError, InvalidStateError, Signal
 from ._standalone import run_standalone
+from ._task_pause import TaskPausing
 
 if TYPE_CHECKING:
     from .._handler import BackgroundTaskHandler
@@ -31,7 +32,7 @@ WhenDone = Callable[["Task[Any]"], object]
 WhenEvent = Callable[["Task[Any]", str, Any], object]
 
 
-class Task(Generic[R]):
+class Task(TaskPausing, Generic[R]):
     """One background job of the :class:`TaskManager`, and its state on the GUI thread.
 
     Returned at once by ``run_thread``, ``run_process`` and ``add_coroutine`` (from any
@@ -142,8 +143,8 @@ class Task(Generic[R]):
             # manager gets to start it (then 'canceled', the function never called).
             return "running" if self._running else "pending"
         status = handler.status
-        if status is TaskStatus.RUNNING:
-            return "running"
+        if status is TaskStatus.RUNNING or status is TaskStatus.PAUSED:
+            return "running"  # paused: still Rayforge's 'running' (see is_paused())
         if status is TaskStatus.CANCELLED or status is TaskStatus.INTERRUPTED:
             return "canceled"
         if status is TaskStatus.FAILED or status is TaskStatus.TIMED_OUT:

@@ -51,6 +51,7 @@ class BackgroundTaskDialog:
         self._message: str | None = None
         self._total: SupportsFloat | None = None
         self._cancel_allowed = False
+        self._pausable = False
         self._percent = False
 
     def with_title(self, title: str) -> Self:
@@ -96,6 +97,16 @@ class BackgroundTaskDialog:
             BackgroundTaskDialog(task).with_cancel_allowed().open()
         """
         self._cancel_allowed = allowed
+        return self
+
+    def with_pause_allowed(self, allowed: bool = True) -> Self:
+        """Show a Pause/Resume button (``handler.pause()``/``resume()``).
+
+        Example::
+
+            BackgroundTaskDialog(task).with_pause_allowed().open()
+        """
+        self._pausable = allowed
         return self
 
     def with_percent_progress(self, percent: bool = True) -> Self:
@@ -149,10 +160,15 @@ class BackgroundTaskDialog:
                 total=self._total,
                 cancel_allowed=self._cancel_allowed,
                 percent_progress=self._percent,
+                pausable=self._pausable,
             )
         else:
             window = BackgroundWorkWindow(
-                self._task, title=self._title, message=self._message, cancel_allowed=self._cancel_allowed
+                self._task,
+                title=self._title,
+                message=self._message,
+                cancel_allowed=self._cancel_allowed,
+                pausable=self._pausable,
             )
         window.start(worker=self._worker, executor=self._executor)
         return window

@@ -59,6 +59,7 @@ def _open_progress_window(
     *,
     worker: BackgroundWorker | None = None,
     executor: str | Executor | None = None,
+    pausable: bool = False,
 ) -> BackgroundWorkProgressWindow:
     """Open a modal progress window for ``task``, execute it, return the window at once.
 
@@ -90,6 +91,7 @@ def _open_progress_window(
         percent_progress: "Processed N%" instead of "Processed N items of TOTAL".
         worker: the worker to execute the task (default ``background_worker()``).
         executor: passed to ``worker.handle()``.
+        pausable: show a Pause/Resume button.
 
     Raises:
         ValueError: the task has no owner (CUBA's rule for this static ``show()``; the
@@ -105,6 +107,7 @@ def _open_progress_window(
         total=total,
         cancel_allowed=cancel_allowed,
         percent_progress=percent_progress,
+        pausable=pausable,
     )
     window.start(worker=worker, executor=executor)
     return window
@@ -148,6 +151,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         total: SupportsFloat | None = None,
         cancel_allowed: bool = False,
         percent_progress: bool = False,
+        pausable: bool = False,
     ) -> None:
         checked = _check_total(total)
         self._total = checked
@@ -157,7 +161,7 @@ class BackgroundWorkProgressWindow(BackgroundWorkWindow):
         self.progress_label = QLabel()
         """"Processed N items of TOTAL", "Processed N%" or "Processed N items"."""
         self.progress_label.setObjectName("processed")
-        super().__init__(task, title=title, message=message, cancel_allowed=cancel_allowed)
+        super().__init__(task, title=title, message=message, cancel_allowed=cancel_allowed, pausable=pausable)
         if checked is not None:
             if checked.is_integer() and checked <= _MAX_INT_BAR:
                 self._scale = 1.0

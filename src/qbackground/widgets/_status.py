@@ -240,7 +240,9 @@ class TaskStatusWidget(GuiThreadFinalized, QWidget):
             metrics.elidedText(message, Qt.TextElideMode.ElideRight, self._message_width)
         )
         self.message_label.setToolTip(message)
-        self.count_label.setText(_texts.tasks_running(len(handlers)))
+        paused = sum(1 for handler in handlers if handler.is_paused())
+        count = _texts.tasks_running(len(handlers))
+        self.count_label.setText(f"{count} ({paused} {_texts.paused()})" if paused else count)
         fraction = self._fraction
         if fraction is None:
             self.progress_bar.setRange(0, 0)  # busy
@@ -260,6 +262,8 @@ class TaskStatusWidget(GuiThreadFinalized, QWidget):
                 line += f": {handler.message}"
             if handler.fraction is not None:
                 line += f" ({handler.fraction:.0%})"
+            if handler.is_paused():
+                line += f" [{_texts.paused()}]"
             lines.append(line)
         if len(handlers) > _TOOLTIP_TASKS:
             lines.append("…")

@@ -155,3 +155,18 @@ def cancel_all() -> str:
 def cancel_all_tip() -> str:
     """The tooltip of the cancel-all button."""
     return QCoreApplication.translate("qbackground.widgets", "Cancel every running background task")
+
+
+def pause() -> str:
+    """The work window's Pause button."""
+    return QCoreApplication.translate("qbackground.widgets", "Pause")
+
+
+def resume() -> str:
+    """The work window's Pause button while the task is paused."""
+    return QCoreApplication.translate("qbackground.widgets", "Resume")
+
+
+def paused() -> str:
+    """Marks a paused task (status widget tooltip, work window time line)."""
+    return QCoreApplication.translate("qbackground.widgets", "paused")

@@ -25,6 +25,7 @@ from qbackground.backends import Executor
 
 from . import _notices, _texts
 from ._eta import RemainingTimeEstimator
+from ._pause_control import PauseControl
 from ._session import AnyTask, TaskEnding, TaskOrHandler, TaskSession, task_of
 from ._show import ShowMethod
 
@@ -57,6 +58,7 @@ def _open_work_window(
     *,
     worker: BackgroundWorker | None = None,
     executor: str | Executor | None = None,
+    pausable: bool = False,
 ) -> BackgroundWorkWindow:
     """Open a modal window for ``task``, execute the task, return the window at once.
 
@@ -87,6 +89,7 @@ def _open_work_window(
         cancel_allowed: show Cancel and let Escape and the title-bar button cancel.
         worker: the worker to execute the task (default ``background_worker()``).
         executor: passed to ``worker.handle()`` (``"thread"``, ``"process"``, ...).
+        pausable: show a Pause/Resume button (``handler.pause()``/``resume()``).
 
     Raises:
         ValueError: the task has no owner (CUBA's rule for this static ``show()``; the
@@ -97,12 +100,12 @@ def _open_work_window(
             ``execute()``; the window is then not shown.
     """
     require_owner(task)
-    window = cls(task, title=title, message=message, cancel_allowed=cancel_allowed)
+    window = cls(task, title=title, message=message, cancel_allowed=cancel_allowed, pausable=pausable)
     window.start(worker=worker, executor=executor)
     return window
 
 
-class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
+class BackgroundWorkWindow(PauseControl, GuiThreadFinalized, QDialog):
     """A modal window that executes a task, shows its message, and closes when it ends.
 
     Open it with :meth:`show` (CUBA's ``BackgroundWorkWindow.show``), or create it and
@@ -115,7 +118,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
     how the task ended.
 
     Widgets, for tests and styling: ``message_label``, ``progress_bar``, ``time_label``,
-    ``button_box`` and ``cancel_button``.
+    ``button_box``, ``cancel_button`` and ``pause_button`` (``pausable=True``: Pause/Resume).
 
     Example::
 
@@ -130,7 +133,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
 
     show = ShowMethod(_open_work_window)
     """``BackgroundWorkWindow.show(task, title=None, message=None, cancel_allowed=False,
-    *, worker=None, executor=None)``: open a window for ``task`` (which needs an owner),
+    *, worker=None, executor=None, pausable=False)``: open a window for ``task`` (which needs an owner),
     execute the task, and return the window at once. On an instance, ``window.show()``
     is ``QWidget.show()``.
 
@@ -146,6 +149,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         title: str | None = None,
         message: str | None = None,
         cancel_allowed: bool = False,
+        pausable: bool = False,
     ) -> None:
         # A handler (from worker.submit()) is followed instead of a new one made.
         self._target = task
@@ -198,7 +202,9 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         self.cancel_button: QPushButton = cancel_button
         """The standard Cancel button; the default button, so Enter presses it."""
         self.cancel_button.setDefault(True)  # Enter cancels; Space does when it has focus
-        self.button_box.setVisible(cancel_allowed)
+        self._add_pause_button(self.button_box, pausable)
+        self.button_box.setVisible(cancel_allowed or pausable)
+        self.cancel_button.setVisible(cancel_allowed)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.message_label)
@@ -398,6 +404,7 @@ class BackgroundWorkWindow(GuiThreadFinalized, QDialog):
         session = self._session
         if session is None or not is_alive(self):
             return
+        self._show_paused(session.handler.is_paused())  # also when paused elsewhere
         elapsed = session.handler.elapsed or 0.0
         remaining = self._eta.remaining(elapsed) if self._eta.fraction > 0 else None
         if remaining is None:
