@@ -26,16 +26,22 @@ WAIT = 10.0
 class Checkpoints(BackgroundTask[None, str]):
     """Counts passes through ``checkpoint()`` on a side channel (no reports at all)."""
 
-    def __init__(self, sub: bool = False) -> None:
+    def __init__(self, sub: bool = False, call: str = "checkpoint") -> None:
         super().__init__()
         self.passes = 0
         self.sub = sub
+        self.call = call
         self.stop = threading.Event()
 
     def run(self, lifecycle: TaskLifeCycle[None]) -> str:
         target = lifecycle.sub_context(0.0, 0.5) if self.sub else lifecycle
         while not self.stop.is_set():
-            target.checkpoint()
+            if self.call == "checkpoint":
+                target.checkpoint()
+            elif self.call == "is_cancelled":
+                target.is_cancelled()
+            else:
+                target.set_progress(0.5)
             self.passes += 1
             self.stop.wait(0.001)
         return "stopped"
@@ -56,11 +62,14 @@ def _held(qtbot: QtBot, task: Checkpoints) -> int:
     return task.passes
 
 
+@pytest.mark.parametrize("call", ["checkpoint", "is_cancelled", "set_progress"])
 @pytest.mark.parametrize("sub", [False, True], ids=["lifecycle", "sub_context"])
 def test_checkpoint_holds_a_thread_task_without_any_report(
-    worker: BackgroundWorker, qtbot: QtBot, sub: bool
+    worker: BackgroundWorker, qtbot: QtBot, sub: bool, call: str
 ) -> None:
-    task = Checkpoints(sub)
+    """checkpoint(), and the calls a loop makes anyway (is_cancelled(), set_progress(),
+    which also hand the GIL over), hold a paused thread task."""
+    task = Checkpoints(sub, call)
     handler = worker.handle(task)
     handler.execute()
     qtbot.waitUntil(lambda: task.passes > 3, timeout=5000)
