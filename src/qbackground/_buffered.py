@@ -45,6 +45,7 @@ class BufferedLifeCycle(TaskLifeCycle[T]):
         "_wakeup",
         "_total",
         "_value",
+        "_attempt",
     )
 
     def __init__(self, params: Mapping[str, Any]) -> None:
@@ -64,6 +65,7 @@ class BufferedLifeCycle(TaskLifeCycle[T]):
         self._wakeup: threading.Event | None = None
         self._total = 1.0
         self._value = 0.0
+        self._attempt = 1  # lifecycle.attempt; the handler sets it for a retry
 
     @abstractmethod
     def _schedule(self) -> None:

@@ -7,6 +7,7 @@ States and who moves them (all under ``_lock``; callbacks run after it is releas
     QUEUED|RUNNING --deadline (not ready)-> TIMED_OUT     (deadline thread)
     QUEUED|RUNNING --owner gone/shutdown--> INTERRUPTED   (GUI thread)
     RUNNING --run() raised----------------> FAILED        (executor thread)
+    RUNNING --raised, Retry allows another-> QUEUED, held (executor thread; _handler_retry)
     RUNNING+ready --delivery--------------> DONE          (GUI thread)
 
 ``run()`` returning does not decide the outcome: it stores the value and sets
@@ -15,10 +16,10 @@ States and who moves them (all under ``_lock``; callbacks run after it is releas
 by exactly one winner of the lock, and only ``_deliver()`` — guarded by ``_delivered``
 — runs the terminal callback, so each executed handler gets exactly one.
 
-``BackgroundTaskHandler`` is assembled from this class and three mixins that share its
+``BackgroundTaskHandler`` is assembled from this class and four mixins that share its
 fields (one object, one lock): ``_handler_outcome`` (what ``get_result()`` and the
-future report), ``_handler_delivery`` (the GUI-thread callbacks) and ``_handler_job``
-(the executor's side). Only this class declares ``__slots__`` entries.
+future report), ``_handler_delivery`` (the GUI-thread callbacks), ``_handler_retry``
+(the wait between attempts) and ``_handler_job`` (the executor's side). Only this class declares ``__slots__`` entries.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ._task import TaskBase
 if TYPE_CHECKING:
     from ._handler import BackgroundTaskHandler
     from ._handler_outcome import _HandlerFuture
+    from ._handler_retry import Attempts
     from ._local import LocalLifeCycle
     from ._worker_link import WorkerLink
     from .backends import Executor
@@ -94,6 +96,7 @@ class HandlerState(Generic[V]):
         "_unhandled_routes",
         "_gate",
         "_held",
+        "_retrying",
         "__weakref__",
     )
 
@@ -138,6 +141,8 @@ class HandlerState(Generic[V]):
         # starts; _held: executed (QUEUED) but not yet given to the executor.
         self._gate: Gate | None = None
         self._held = False
+        # Retries (_handler_retry): None until the first failure worth another attempt.
+        self._retrying: Attempts | None = None
 
     if TYPE_CHECKING:
         # Defined by the GUI-thread mixin (_handler_delivery).

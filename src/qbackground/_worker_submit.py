@@ -8,6 +8,8 @@ Python, no state of its own; it uses the worker's executors, keys and link, whic
 
 from __future__ import annotations
 
+import inspect
+
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from datetime import timedelta
 from threading import get_ident
@@ -172,7 +174,15 @@ class SubmitMixin:
             )
         if len(self._task_kinds) > 4096:  # classes made on the fly: keep it bounded
             self._task_kinds.clear()
-        is_async = self._task_kinds[type(task)] = isinstance(task, AsyncBackgroundTask)
+        is_async = isinstance(task, AsyncBackgroundTask)
+        if is_async and inspect.isasyncgenfunction(getattr(type(task), "run", None)):
+            raise TypeError(
+                f"{type(task).__name__}.run is an async generator, which cannot return a "
+                "result: write 'async def run' without yield, publish progress with "
+                "lifecycle.publish(...) and return the result (or subclass BackgroundTask "
+                "and write a plain generator run(), whose yields are published)"
+            )
+        self._task_kinds[type(task)] = is_async
         return is_async
 
     @overload
