@@ -24,6 +24,7 @@ from ._function_task import check_sendable, make_function_task
 from ._group import TaskGroup
 from ._handler import BackgroundTaskHandler
 from ._keys import Policy, check_key_options
+from ._retry import Retry
 from ._task import TaskBase
 from .backends import Executor
 
@@ -199,6 +200,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     @overload
@@ -215,6 +217,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     # mypy wrongly reports that an implementation taking *args: Any does not accept
@@ -232,6 +235,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[Any]:
         """Run ``fn(*args)`` in the background now; its news comes back on the GUI thread.
 
@@ -262,6 +266,8 @@ class SubmitMixin:
                 key="preview", debounce=0.2)``: the newest call wins).
             policy: ``"replace"``, ``"queue"`` or ``"parallel"``, as for :meth:`handle`.
             debounce: seconds with no newer call before the start, as for :meth:`handle`.
+            retry: a :class:`~qbackground.Retry` policy: a failure of one of its types
+                calls ``fn`` again after a backoff; ``on_error`` gets the last failure.
 
         A cancel calls none of the three.
 
@@ -292,6 +298,7 @@ class SubmitMixin:
             on_result=on_result,
             on_error=on_error,
             on_progress=on_progress,
+            retry=retry,
         )
         if executor is not None:
             where = self._executor_for(executor)
