@@ -191,3 +191,16 @@ def throttled(context: Any, read: threading.Event) -> str:
     context.send_event("mid")  # when_event reads the progress delivered with it
     read.wait(10)
     return "throttled"
+
+
+def flaky(context: ExecutionContext, succeed_on: int) -> int:
+    """Fails with OSError until attempt ``succeed_on`` (retries, DESIGN §11)."""
+    if context.attempt < succeed_on:
+        raise OSError(f"flaky attempt {context.attempt}")
+    return context.attempt
+
+
+async def async_flaky(context: ExecutionContext, succeed_on: int) -> int:
+    if context.attempt < succeed_on:
+        raise OSError(f"flaky attempt {context.attempt}")
+    return context.attempt
