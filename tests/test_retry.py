@@ -168,6 +168,18 @@ def test_handle_retry_may_cancel_the_handler(worker: BackgroundWorker, qtbot: Qt
     assert task.calls == [("progress", [1]), ("canceled",)] and len(task.started) == 1
 
 
+def test_after_a_cancel_in_the_backoff_no_attempt_starts(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    task = Flaky(3, Retry(attempts=3, backoff=0.2, jitter=False))
+    handler = worker.handle(task).start()
+    qtbot.waitUntil(lambda: any(c[0] == "retry" for c in task.calls), timeout=20_000)
+    assert handler.cancel()
+    # An absence again: serve the GUI thread well past the 0.2 s the wake-up was due.
+    qtbot.wait(700)
+    assert len(task.started) == 1 and handler.status is TaskStatus.CANCELLED
+    pool = worker._threads
+    assert (pool.active, pool.waiting) == (0, 0)  # its slot was given back exactly once
+
+
 def test_exactly_one_ending_for_listeners_too(worker: BackgroundWorker, qtbot: QtBot) -> None:
     class Counter(ProgressListener[int, int]):
         def __init__(self) -> None:
