@@ -13,6 +13,7 @@ from .import_page import ImportPage
 from .owner import OwnerPage
 from .preview_page import PreviewPage
 from .processes import PairRun, ProcessesPage
+from .retry_page import RetryPage
 from .strict import StrictPage
 from .submit_page import SubmitPage
 from .task_page import RunRecord, TaskPage
@@ -34,6 +35,7 @@ __all__ = [
     "PairRun",
     "PreviewPage",
     "ProcessesPage",
+    "RetryPage",
     "RunRecord",
     "Scenario",
     "StrictPage",
@@ -44,5 +46,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, FailingTaskPage, RetryPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
 """Every page of the demo window, in order. Add new scenarios here."""
