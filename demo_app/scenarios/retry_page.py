@@ -92,6 +92,7 @@ class RetryPage(Scenario):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.handler: BackgroundTaskHandler[str] | None = None
+        self._stopped = True  # the handler's run() is over (when_stopped)
         self.steps: list[str] = []
         self.endings: list[tuple[str, object]] = []
         self.retries: list[tuple[int, str, TaskStatus, bool]] = []  # attempt, failure, status, alive
@@ -138,7 +139,9 @@ class RetryPage(Scenario):
         self.body.addWidget(log_group, 1)
 
     def is_idle(self) -> bool:
-        return self.handler is None or not self.handler.is_alive()
+        # when_stopped comes after the terminal callback: a failure is decided on the
+        # task's thread, before handle_exception() reaches the GUI thread.
+        return self.handler is None or self._stopped
 
     def start(self) -> None:
         """The Read button."""
@@ -149,6 +152,8 @@ class RetryPage(Scenario):
         self.log.start_section()
         task = DeviceRead(self, self.fails.value(), self.backoff.value() / 1000)
         self.handler = background_worker().handle(task)
+        self._stopped = False
+        self.handler.when_stopped(self._on_stopped)
         self.handler.execute()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -160,6 +165,10 @@ class RetryPage(Scenario):
             waiting = self.handler.status is TaskStatus.QUEUED
             if self.handler.cancel():
                 self.log.stamp(f"cancel() → True ({'during a backoff' if waiting else 'while running'})")
+
+    def _on_stopped(self, handler: BackgroundTaskHandler[str]) -> None:
+        if handler is self.handler:
+            self._stopped = True
 
     def on_steps(self, changes: list[str]) -> None:
         for step in changes:

@@ -23,6 +23,7 @@ last one, and exactly one terminal callback ends the handler, as always.
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 from time import monotonic
 from typing import Any, TypeVar
@@ -52,20 +53,23 @@ class Attempts:
 
 
 class _Wake:
-    """The deadline-thread entry that ends a backoff."""
+    """The deadline-thread entry that ends a backoff. It refers to its handler weakly:
+    a handler cancelled during a long backoff is not kept until the entry falls due."""
 
     __slots__ = ("_handler", "_token")
 
     def __init__(self, handler: HandlerRetry[Any], token: object) -> None:
-        self._handler = handler
+        self._handler = weakref.ref(handler)
         self._token = token
 
     def _expire(self) -> None:
-        handler = self._handler
-        handler._link.post(partial(handler._retry_launch, self._token))
+        handler = self._handler()
+        if handler is not None:
+            handler._link.post(partial(handler._retry_launch, self._token))
 
     def is_alive(self) -> bool:
-        state = self._handler._retrying
+        handler = self._handler()
+        state = None if handler is None else handler._retrying
         return state is not None and state.wake is self._token
 
 
