@@ -38,6 +38,7 @@ BINDINGS = ["pyside6", "pyqt6"]
 
 CONTRACT = [
     "tests/test_contract.py",  # DESIGN §2 on every backend: thread, process, asyncio, uvloop, dask
+    "tests/test_contract_retry.py",  # DESIGN §11 retries and generator run(), on the same backends
     "tests/test_signal_flood.py",  # the binding refcount hazards (both bindings, one child each)
     "tests/test_owner.py",  # owner binding: is_alive/delete, the binding-specific calls
     "tests/test_gui_release.py",  # Qt objects destroyed on the GUI thread (wrapper lifetimes)

@@ -13,7 +13,10 @@ import os
 import time
 from typing import Any
 
-from qbackground import AsyncBackgroundTask, BackgroundTask, TaskLifeCycle
+from collections.abc import Generator
+from pathlib import Path
+
+from qbackground import AsyncBackgroundTask, BackgroundTask, Retry, TaskLifeCycle
 
 Step = tuple[Any, ...]
 
@@ -26,6 +29,7 @@ class _Recording:
     calls: list[tuple[str, Any]]
     items: list[Any]
     handled = True  # what handle_exception returns
+    retry_answer = True  # what handle_retry returns
 
     def _init_recording(self) -> None:
         self.calls = []
@@ -52,6 +56,15 @@ class _Recording:
     def handle_timeout_exception(self) -> bool:
         self.calls.append(("timeout", None))
         return True
+
+    def handle_retry(self, attempt: int, exc: BaseException) -> bool:
+        self.calls.append(("retry", (attempt, exc)))
+        return self.retry_answer
+
+    @property
+    def retries(self) -> list[tuple[int, str]]:
+        """(attempt about to start, str(failure)) of each handle_retry() call."""
+        return [(value[0], str(value[1])) for name, value in self.calls if name == "retry"]
 
     def message_changed(self, message: str) -> None:
         self.calls.append(("message", message))
@@ -89,14 +102,25 @@ def _report_step(lifecycle: TaskLifeCycle[Any], step: Step) -> bool:
         lifecycle.send_event(step[1], step[2])
     elif kind == "raise":
         raise ScriptError(step[1])
+    elif kind == "attempt":
+        lifecycle.publish(("attempt", lifecycle.attempt))
+        lifecycle.flush()
+    elif kind == "fail_until":  # an OSError on every attempt before number step[1]
+        if lifecycle.attempt < step[1]:
+            raise OSError(f"{step[2]} {lifecycle.attempt}")
+    elif kind == "crash_until":  # the worker process dies on attempts before step[1]
+        if lifecycle.attempt < step[1]:
+            os._exit(3)
     else:
         return False
     return True
 
 
 class Scripted(_Recording, BackgroundTask[Any, Any]):
-    def __init__(self, steps: list[Step], timeout: float | None = None, owner: Any = None) -> None:
-        BackgroundTask.__init__(self, timeout=timeout, owner=owner)
+    def __init__(
+        self, steps: list[Step], timeout: float | None = None, owner: Any = None, retry: Retry | None = None
+    ) -> None:
+        BackgroundTask.__init__(self, timeout=timeout, owner=owner, retry=retry)
         self._init_recording()
         self.steps = steps
 
@@ -128,8 +152,10 @@ class Scripted(_Recording, BackgroundTask[Any, Any]):
 
 
 class AsyncScripted(_Recording, AsyncBackgroundTask[Any, Any]):
-    def __init__(self, steps: list[Step], timeout: float | None = None, owner: Any = None) -> None:
-        AsyncBackgroundTask.__init__(self, timeout=timeout, owner=owner)
+    def __init__(
+        self, steps: list[Step], timeout: float | None = None, owner: Any = None, retry: Retry | None = None
+    ) -> None:
+        AsyncBackgroundTask.__init__(self, timeout=timeout, owner=owner, retry=retry)
         self._init_recording()
         self.steps = steps
 
@@ -157,3 +183,36 @@ class AsyncScripted(_Recording, AsyncBackgroundTask[Any, Any]):
             elif kind == "pid":
                 result = os.getpid()
         return result
+
+
+class YieldingScripted(_Recording, BackgroundTask[Any, Any]):
+    """``run`` written as a generator (DESIGN §11): it yields ``count`` items, then
+    ticks forever when ``forever`` (until a cancel stops it at a yield), and returns
+    ``(result, attempt)``. Its ``finally`` block writes ``marker`` (a file: it runs in a worker
+    process or on a Dask worker too), so a test sees that the generator was closed."""
+
+    def __init__(
+        self, count: int, result: Any = None, *, forever: bool = False, marker: str | None = None,
+        retry: Retry | None = None, timeout: float | None = None, fail_until: int = 0,
+    ) -> None:
+        BackgroundTask.__init__(self, timeout=timeout, retry=retry)
+        self._init_recording()
+        self.count, self.result, self.forever, self.marker = count, result, forever, marker
+        self.fail_until = fail_until  # raise OSError after the yields, on attempts before it
+
+    def run(self, lifecycle: TaskLifeCycle[Any]) -> Generator[Any, None, Any]:
+        try:
+            for i in range(self.count):
+                yield i
+            if lifecycle.attempt < self.fail_until:
+                raise OSError(f"generator attempt {lifecycle.attempt}")
+            if self.forever:
+                yield "started"
+                lifecycle.flush()
+                while True:
+                    time.sleep(0.005)
+                    yield "tick"
+            return (self.result, lifecycle.attempt)
+        finally:
+            if self.marker is not None:
+                Path(self.marker).write_text("closed")

@@ -98,3 +98,11 @@ def local_function_maker() -> object:
         return x
 
     return local
+
+
+def flaky(succeed_on: int) -> int:
+    """Fails with OSError until attempt ``succeed_on`` (retries, DESIGN §11)."""
+    attempt = current_lifecycle().attempt
+    if attempt < succeed_on:
+        raise OSError(f"flaky attempt {attempt}")
+    return attempt

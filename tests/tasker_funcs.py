@@ -200,3 +200,16 @@ def count_checkpoints(context: ExecutionContext, box: list[int]) -> str:
         box[0] += 1
         time.sleep(0.001)
     return "cancelled"
+
+
+def flaky(context: ExecutionContext, succeed_on: int) -> int:
+    """Fails with OSError until attempt ``succeed_on`` (retries, DESIGN §11)."""
+    if context.attempt < succeed_on:
+        raise OSError(f"flaky attempt {context.attempt}")
+    return context.attempt
+
+
+async def async_flaky(context: ExecutionContext, succeed_on: int) -> int:
+    if context.attempt < succeed_on:
+        raise OSError(f"flaky attempt {context.attempt}")
+    return context.attempt

@@ -73,6 +73,18 @@ SMOKE_CHECKS = (
     "failing task: handle_exception() received the SimulatedFailure",
     "failing task: the result label shows the error",
     "failing task: the handler status is FAILED",
+    # retries (DESIGN §11): a flaky device call
+    "retries: the page starts idle",
+    "retries: done() ran once, after the retries",
+    "retries: it took three attempts",
+    "retries: handle_retry() ran before attempts 2 and 3",
+    "retries: between attempts the handler was alive and QUEUED",
+    "retries: what the failed attempts published stayed delivered",
+    "retries: the waits grew with each retry (at least half of 0.15 s, then of 0.3 s)",
+    "retries: after four attempts handle_exception() got the last failure",
+    "retries: Cancel during the backoff ran canceled() at once",
+    "retries: the handler is CANCELLED",
+    "retries: no further attempt started",
     # CPU work: Compare (threads, then processes) at the smoke test's N
     "cpu work: threads vs processes: the page starts idle",
     "cpu work: threads vs processes: while running, the Run buttons are disabled and Cancel enabled",

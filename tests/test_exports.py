@@ -27,6 +27,7 @@ DESIGN_NAMES = {
     "UIAccessor",
     "TaskStatus",
     "ProgressListener",
+    "Retry",  # DESIGN §11
     "QBackgroundError",
     "TaskStateError",
     "TaskCancelledError",

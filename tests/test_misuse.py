@@ -8,6 +8,8 @@ that degrades into a bare ``'NoneType' object is not callable`` fails here.
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncGenerator
+from dataclasses import FrozenInstanceError
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,6 +26,7 @@ from qbackground import (
     IllegalConcurrentAccessError,
     TaskInterruptedError,
     TaskLifeCycle,
+    Retry,
     TaskQueueFullError,
     TaskStateError,
 )
@@ -41,6 +44,11 @@ class Job(BackgroundTask[int, int]):
 class AsyncJob(AsyncBackgroundTask[int, int]):
     async def run(self, lifecycle: TaskLifeCycle[int]) -> int:
         return 1
+
+
+class AsyncYielding(AsyncBackgroundTask[int, int]):
+    async def run(self, lifecycle: TaskLifeCycle[int]) -> AsyncGenerator[int, None]:  # type: ignore[override]
+        yield 1
 
 
 class ListParams(Job):
@@ -153,6 +161,21 @@ CASES: list[Case] = [
     ("timeout as bool", lambda w, q: lambda: Job(timeout=True), TypeError, r"timeout must be a number.*not bool"),
     ("owner not a widget", lambda w, q: lambda: Job(owner="window"), TypeError, r"owner must be a QWidget.*not str"),  # type: ignore[arg-type]
     ("get_params() not a mapping", lambda w, q: lambda: w.handle(ListParams()), TypeError, r"ListParams\.get_params\(\) must return a Mapping or None, not list"),
+    # -- retries (DESIGN §11) ---------------------------------------------------------------
+    ("Retry(attempts=0)", lambda w, q: lambda: Retry(attempts=0), ValueError, r"attempts counts every run and must be at least 1, got 0"),
+    ("Retry(attempts=2.5)", lambda w, q: lambda: Retry(attempts=2.5), TypeError, r"Retry attempts must be an int, not float"),  # type: ignore[arg-type]
+    ("Retry(backoff=-1)", lambda w, q: lambda: Retry(backoff=-1), ValueError, r"Retry backoff must not be negative, got -1"),
+    ("Retry(backoff=NaN)", lambda w, q: lambda: Retry(backoff=math.nan), ValueError, r"Retry backoff must be a finite number of seconds"),
+    ("Retry(backoff='1')", lambda w, q: lambda: Retry(backoff="1"), TypeError, r"Retry backoff must be a number of seconds, not str"),  # type: ignore[arg-type]
+    ("Retry(max_backoff < backoff)", lambda w, q: lambda: Retry(backoff=5, max_backoff=1), ValueError, r"max_backoff \(1.0\) must not be less than backoff \(5.0\)"),
+    ("Retry(on=OSError)", lambda w, q: lambda: Retry(on=OSError), TypeError, r"on must be a tuple of exception classes: write on=\(OSError,\)"),  # type: ignore[arg-type]
+    ("Retry(on=[OSError])", lambda w, q: lambda: Retry(on=[OSError]), TypeError, r"on must be a non-empty tuple of exception classes"),  # type: ignore[arg-type]
+    ("Retry(on=())", lambda w, q: lambda: Retry(on=()), TypeError, r"on must be a non-empty tuple"),
+    ("Retry(on=('OSError',))", lambda w, q: lambda: Retry(on=("OSError",)), TypeError, r"on must hold exception classes only; 'OSError' is not one"),  # type: ignore[arg-type]
+    ("Retry(jitter=1)", lambda w, q: lambda: Retry(jitter=1), TypeError, r"Retry jitter must be True or False, not int"),  # type: ignore[arg-type]
+    ("retry= not a Retry", lambda w, q: lambda: Job(retry=3), TypeError, r"retry must be a qbackground.Retry or None, not int"),  # type: ignore[arg-type]
+    ("a frozen Retry", lambda w, q: lambda: setattr(Retry(), "attempts", 5), FrozenInstanceError, r"cannot assign to field 'attempts'"),
+    ("an async generator run", lambda w, q: lambda: w.handle(AsyncYielding()), TypeError, r"AsyncYielding\.run is an async generator, which cannot return a result"),
     # -- worker construction ------------------------------------------------------------
     ("threads=0", lambda w, q: lambda: BackgroundWorker(threads=0), ValueError, r"threads must be at least 1"),
     ("threads=2.5", lambda w, q: lambda: BackgroundWorker(threads=2.5), TypeError, r"threads must be an int"),  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from .owner import OwnerPage
 from .pause_page import PausePage
 from .preview_page import PreviewPage
 from .processes import PairRun, ProcessesPage
+from .retry_page import RetryPage
 from .strict import StrictPage
 from .submit_page import SubmitPage
 from .task_page import RunRecord, TaskPage
@@ -36,6 +37,7 @@ __all__ = [
     "PairRun",
     "PreviewPage",
     "ProcessesPage",
+    "RetryPage",
     "RunRecord",
     "Scenario",
     "StrictPage",
@@ -46,5 +48,5 @@ __all__ = [
     "TimeoutsPage",
 ]
 
-SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, PausePage, FailingTaskPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
+SCENARIOS: tuple[type[Scenario], ...] = (SubmitPage, ThreadTaskPage, PausePage, FailingTaskPage, RetryPage, ProcessesPage, ImageFilterPage, DownloadsPage, FloodPage, TimeoutsPage, OwnerPage, DialogsPage, DaskPage, StrictPage, TaskerPage, PreviewPage, ImportPage)
 """Every page of the demo window, in order. Add new scenarios here."""

@@ -39,6 +39,7 @@ from ._group import TaskGroup
 from ._handler import BackgroundTaskHandler
 from ._lifecycle import ExecutionContext, TaskLifeCycle
 from ._listener import ProgressListener
+from ._retry import Retry
 from ._status import TaskStatus
 from ._task import BackgroundTask
 from ._worker import BackgroundWorker
@@ -55,6 +56,7 @@ __all__ = [
     "ProcessCrashedError",
     "ProgressListener",
     "QBackgroundError",
+    "Retry",
     "TaskCancelledError",
     "TaskGroup",
     "TaskInterruptedError",

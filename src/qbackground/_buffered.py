@@ -55,6 +55,7 @@ class BufferedLifeCycle(TaskLifeCycle[T]):
         "_paused",
         "_finished",
         "_pause_gate",
+        "_attempt",
     )
 
     def __init__(self, params: Mapping[str, Any]) -> None:
@@ -78,6 +79,7 @@ class BufferedLifeCycle(TaskLifeCycle[T]):
         self._paused = False
         self._finished = False  # run() returned (finish())
         self._pause_gate: PauseGate | None = None
+        self._attempt = 1  # lifecycle.attempt; the handler sets it for a retry
 
     @abstractmethod
     def _schedule(self) -> None:

@@ -16,6 +16,7 @@ import distributed as _distributed
 
 from ._current import running
 from ._errors import QBackgroundError
+from ._generator import run_task_body
 from .backends._child import ChildLifeCycle
 from .backends._sending import Envelope, decode
 
@@ -34,6 +35,7 @@ def run_remote(
     queue_name: str,
     event_name: str,
     flush_interval: float,
+    attempt: int = 1,
 ) -> Any:
     """Runs on a Dask worker: the task, a flusher, a cancel and a pause watcher."""
     task = decode(Envelope(payload, ()))
@@ -41,6 +43,7 @@ def run_remote(
     cancel = Event(event_name)
     kick = threading.Event()
     lifecycle = ChildLifeCycle(job_id, params, kick)
+    lifecycle._attempt = attempt  # lifecycle.attempt, as in the GUI process
     finished = threading.Event()
     send_lock = threading.Lock()
 
@@ -111,7 +114,7 @@ def run_remote(
     pauser.start()
     try:
         with running(lifecycle):  # current_lifecycle() inside run()
-            value = task.run(lifecycle)
+            value = run_task_body(task, lifecycle)  # drives a generator run()
         if lifecycle._broken is not None:
             raise lifecycle._broken
         return value

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from ._async import AsyncBackgroundTask
 from ._errors import TaskTimeoutError
 from ._lifecycle import TaskLifeCycle
+from ._retry import Retry
 from ._task import BackgroundTask, TaskBase
 
 __all__ = ["AsyncFunctionTask", "FunctionTask", "function_name", "make_function_task"]
@@ -123,8 +124,9 @@ class FunctionTask(_Callbacks[V], BackgroundTask[Any, V]):
         on_result: OnResult | None = None,
         on_error: OnError | None = None,
         on_progress: OnProgress | None = None,
+        retry: Retry | None = None,
     ) -> None:
-        super().__init__(timeout=timeout, owner=owner)
+        super().__init__(timeout=timeout, owner=owner, retry=retry)
         self._setup(fn, args, on_result, on_error, on_progress)
 
     def run(self, lifecycle: TaskLifeCycle[Any]) -> V:
@@ -157,8 +159,9 @@ class AsyncFunctionTask(_Callbacks[V], AsyncBackgroundTask[Any, V]):
         on_result: OnResult | None = None,
         on_error: OnError | None = None,
         on_progress: OnProgress | None = None,
+        retry: Retry | None = None,
     ) -> None:
-        super().__init__(timeout=timeout, owner=owner)
+        super().__init__(timeout=timeout, owner=owner, retry=retry)
         self._setup(fn, args, on_result, on_error, on_progress)
 
     async def run(self, lifecycle: TaskLifeCycle[Any]) -> V:
@@ -203,6 +206,7 @@ def make_function_task(
     on_result: OnResult | None,
     on_error: OnError | None,
     on_progress: OnProgress | None,
+    retry: Retry | None = None,
 ) -> TaskBase[Any, Any]:
     """The task ``submit()`` runs: async for an ``async def`` ``fn``, else plain.
 
@@ -227,4 +231,5 @@ def make_function_task(
         on_result=on_result,
         on_error=on_error,
         on_progress=on_progress,
+        retry=retry,
     )

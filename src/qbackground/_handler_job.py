@@ -10,11 +10,13 @@ calls them); the built-in backends use nothing else. The private ``_begin``,
 from __future__ import annotations
 
 import sys
+from types import GeneratorType
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._errors import TaskStateError
-from ._handler_delivery import HandlerDelivery
+from ._generator import drive_generator
+from ._handler_retry import HandlerRetry
 from ._lifecycle import HEARTBEAT
 from ._current import running
 from ._local import LocalLifeCycle
@@ -32,7 +34,7 @@ _QUEUED = TaskStatus.QUEUED
 _RUNNING = TaskStatus.RUNNING
 
 
-class HandlerJob(HandlerDelivery[V]):
+class HandlerJob(HandlerRetry[V]):
     """What an executor calls (a mixin of ``BackgroundTaskHandler``)."""
 
     __slots__ = ()
@@ -225,6 +227,9 @@ class HandlerJob(HandlerDelivery[V]):
         lifecycle: LocalLifeCycle[Any] = LocalLifeCycle(
             link.dispatcher, self._on_reports, self._params, link.profiler
         )
+        retrying = self._retrying
+        if retrying is not None:
+            lifecycle._attempt = retrying.number  # lifecycle.attempt
         with self._lock:
             if self._status is not _QUEUED:
                 return None  # cancelled or interrupted while queued: slot already freed
@@ -256,6 +261,8 @@ class HandlerJob(HandlerDelivery[V]):
             self._post_stopped(watchers)
 
     def _fail(self, exc: BaseException) -> None:
+        if self._task._retry is not None and self._retry_later(exc):
+            return  # it runs again after a backoff (_handler_retry)
         with self._lock:
             self._run_over = True
             watchers, self._stop_watchers = self._stop_watchers, None
@@ -281,7 +288,10 @@ def _run_task(task: BackgroundTask[Any, Any], lifecycle: LocalLifeCycle[Any]) ->
         sys.setprofile(profiler)
     try:
         with running(lifecycle):  # current_lifecycle() inside run()
-            return True, task.run(lifecycle)
+            value = task.run(lifecycle)
+            if type(value) is GeneratorType:  # run() may be written as a generator
+                value = drive_generator(task, value, lifecycle)
+            return True, value
     except BaseException as exc:  # every failure must reach handle_exception
         return False, exc
     finally:

@@ -7,6 +7,7 @@ States and who moves them (all under ``_lock``; callbacks run after it is releas
     QUEUED|RUNNING --deadline (not ready)-> TIMED_OUT     (deadline thread)
     QUEUED|RUNNING --owner gone/shutdown--> INTERRUPTED   (GUI thread)
     RUNNING --run() raised----------------> FAILED        (executor thread)
+    RUNNING --raised, Retry allows another-> QUEUED, held (executor thread; _handler_retry)
     RUNNING+ready --delivery--------------> DONE          (GUI thread)
 
 Pause (``_handler_pause``) is a flag beside the state, not a state: ``_status`` stays
@@ -21,10 +22,10 @@ time under a new ``_deadline_gen``, and deadlines of older generations are ignor
 by exactly one winner of the lock, and only ``_deliver()`` — guarded by ``_delivered``
 — runs the terminal callback, so each executed handler gets exactly one.
 
-``BackgroundTaskHandler`` is assembled from this class and three mixins that share its
+``BackgroundTaskHandler`` is assembled from this class and four mixins that share its
 fields (one object, one lock): ``_handler_outcome`` (what ``get_result()`` and the
-future report), ``_handler_delivery`` (the GUI-thread callbacks) and ``_handler_job``
-(the executor's side). Only this class declares ``__slots__`` entries.
+future report), ``_handler_delivery`` (the GUI-thread callbacks), ``_handler_retry``
+(the wait between attempts) and ``_handler_job`` (the executor's side). Only this class declares ``__slots__`` entries.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._task import TaskBase
 if TYPE_CHECKING:
     from ._handler import BackgroundTaskHandler
     from ._handler_outcome import _HandlerFuture
+    from ._handler_retry import Attempts
     from ._local import LocalLifeCycle
     from ._worker_link import WorkerLink
     from .backends import Executor
@@ -104,6 +106,7 @@ class HandlerState(Generic[V]):
         "_paused_at",
         "_paused_total",
         "_deadline_gen",
+        "_retrying",
         "__weakref__",
     )
 
@@ -154,6 +157,8 @@ class HandlerState(Generic[V]):
         self._paused_at = 0.0
         self._paused_total = 0.0
         self._deadline_gen = 0
+        # Retries (_handler_retry): None until the first failure worth another attempt.
+        self._retrying: Attempts | None = None
 
     if TYPE_CHECKING:
         # Defined by the GUI-thread mixin (_handler_delivery).

@@ -70,6 +70,21 @@ class TaskLifeCycle(ABC, Generic[T]):
     # lifecycles declare them as slots; these class defaults serve other subclasses.
     _total: float = 1.0
     _value: float = 0.0
+    _attempt: int = 1
+
+    @property
+    def attempt(self) -> int:
+        """The number of the attempt running now: 1, then 2, 3... when a task with a
+        :class:`~qbackground.Retry` policy runs again after a failure (on every
+        backend, in a worker process and on a Dask worker too).
+
+        Example::
+
+            def run(self, lifecycle):
+                lifecycle.set_message(f"Connecting (attempt {lifecycle.attempt})")
+                return device.read()
+        """
+        return self._attempt
 
     @abstractmethod
     def publish(self, *changes: T) -> None:
@@ -310,6 +325,10 @@ class _SubLifeCycle(TaskLifeCycle[T]):
 
     def is_interrupted(self) -> bool:
         return self._parent.is_interrupted()
+
+    @property
+    def attempt(self) -> int:
+        return self._parent.attempt
 
     @property
     def params(self) -> Mapping[str, Any]:

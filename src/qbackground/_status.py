@@ -27,7 +27,8 @@ class TaskStatus(Enum):
     CREATED = "created"
     """``handle()`` returned the handler; ``execute()`` was not called yet."""
     QUEUED = "queued"
-    """Executed, waiting for a free thread."""
+    """Executed, waiting for a free thread — or, with a ``Retry`` policy, for its next
+    attempt after a failure (``RUNNING`` again when that attempt starts)."""
     RUNNING = "running"
     """``run()`` is executing (or returned and ``done()`` is about to be delivered)."""
     PAUSED = "paused"

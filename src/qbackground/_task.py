@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from qtpy.QtWidgets import QWidget
 
 from ._listener import ProgressListener
+from ._retry import Retry
 
 if TYPE_CHECKING:
     from ._lifecycle import TaskLifeCycle
@@ -68,22 +69,38 @@ class TaskBase(ABC, Generic[T, V]):
 
     Args:
         timeout: seconds (or a ``timedelta``) counted from ``execute()``; ``None`` or
-            ``0`` means no limit.
+            ``0`` means no limit. With ``retry`` it covers all attempts together.
         owner: a widget whose window closing (or whose destruction) interrupts the task
             silently.
+        retry: a :class:`~qbackground.Retry` policy: a failure of one of its types
+            runs the task again after a backoff (``None``: never).
 
     Raises:
         ValueError: ``timeout`` is negative or NaN.
-        TypeError: ``timeout`` is not a number, or ``owner`` is not a ``QWidget``.
+        TypeError: ``timeout`` is not a number, ``owner`` is not a ``QWidget``, or
+            ``retry`` is not a ``Retry``.
     """
 
     # Class-level defaults keep a subclass that forgets super().__init__() working.
     _timeout: float | None = None
     _owner: QWidget | None = None
     _listeners: tuple[ProgressListener[T, V], ...] = ()
+    _retry: Retry | None = None
 
-    def __init__(self, timeout: float | timedelta | None = None, owner: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float | timedelta | None = None,
+        owner: QWidget | None = None,
+        *,
+        retry: Retry | None = None,
+    ) -> None:
         self._timeout = normalize_timeout(timeout)
+        if retry is not None and not isinstance(retry, Retry):
+            raise TypeError(
+                f"retry must be a qbackground.Retry or None, not {type(retry).__name__}; "
+                "e.g. retry=Retry(attempts=3, on=(OSError,))"
+            )
+        self._retry = retry
         if owner is not None and not isinstance(owner, QWidget):
             raise TypeError(
                 f"owner must be a QWidget (the window or a widget in it) or None, "
@@ -112,6 +129,16 @@ class TaskBase(ABC, Generic[T, V]):
             assert MyTask(timeout=timedelta(minutes=1)).timeout == 60.0
         """
         return self._timeout
+
+    @property
+    def retry(self) -> Retry | None:
+        """The :class:`~qbackground.Retry` policy, or ``None`` (a failure is final).
+
+        Example::
+
+            assert MyTask(retry=Retry(attempts=2)).retry.attempts == 2
+        """
+        return self._retry
 
     @property
     def owner(self) -> QWidget | None:
@@ -168,6 +195,24 @@ class TaskBase(ABC, Generic[T, V]):
                 return True
         """
         return False
+
+    def handle_retry(self, attempt: int, exc: BaseException) -> bool:
+        """An attempt failed with ``exc`` and the :attr:`retry` policy allows another;
+        runs on the GUI thread before attempt number ``attempt`` (2 for the first
+        retry), as soon as the failure is known and before the backoff wait.
+
+        Return ``True`` (the default) to run it again, ``False`` to end the task now
+        through ``handle_exception(exc)``. Progress the failed attempt published was
+        delivered before this call and stays delivered. An exception raised here is
+        reported as unhandled and counts as ``False``.
+
+        Example::
+
+            def handle_retry(self, attempt, exc):
+                self.status.setText(f"{exc}; trying again (attempt {attempt})")
+                return not self.give_up_button.isChecked()
+        """
+        return True
 
     def handle_timeout_exception(self) -> bool:
         """The timeout expired; runs on the GUI thread; ``done``/``canceled`` will not.
@@ -295,22 +340,31 @@ class BackgroundTask(TaskBase[T, V]):
 
     Args:
         timeout: seconds (or a ``timedelta``) counted from ``execute()``; ``None`` or
-            ``0`` means no limit.
+            ``0`` means no limit. With ``retry`` it covers all attempts together.
         owner: a widget whose window closing (or whose destruction) interrupts the task
             silently.
+        retry: a :class:`~qbackground.Retry` policy: a failure of one of its types
+            runs the task again after a backoff (``None``: never).
 
     Raises:
         ValueError: ``timeout`` is negative or NaN.
-        TypeError: ``timeout`` is not a number, or ``owner`` is not a ``QWidget``.
+        TypeError: ``timeout`` is not a number, ``owner`` is not a ``QWidget``, or
+            ``retry`` is not a ``Retry``.
     """
 
     @abstractmethod
-    def run(self, lifecycle: TaskLifeCycle[T]) -> V:
+    def run(self, lifecycle: TaskLifeCycle[T]) -> V | Generator[T, None, V]:
         """Do the work; runs off the GUI thread. Return the result for ``done()``.
 
         Never touch widgets here: publish changes and let ``progress()`` show them.
         Check ``lifecycle.is_interrupted()`` in long loops, and let
         :class:`~qbackground.TaskInterruptedError` propagate.
+
+        ``run`` may also be written as a generator, typed
+        ``Generator[T, None, V]``: each value it yields is published, each ``yield`` is
+        a checkpoint where a cancelled (timed-out, interrupted) task stops — the
+        generator is closed there, so its ``finally`` blocks run — and its ``return``
+        value is the result. On every backend that runs ``BackgroundTask``.
 
         Example::
 
@@ -320,4 +374,10 @@ class BackgroundTask(TaskBase[T, V]):
                     total += n
                     lifecycle.publish(total)
                 return total
+
+            # or, as a generator:
+            def run(self, lifecycle: TaskLifeCycle[int]) -> Generator[int, None, str]:
+                for i in range(10):
+                    yield i              # progress([i]); stops here once cancelled
+                return "ten steps"
         """

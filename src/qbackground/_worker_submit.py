@@ -8,6 +8,8 @@ Python, no state of its own; it uses the worker's executors, keys and link, whic
 
 from __future__ import annotations
 
+import inspect
+
 from collections.abc import Callable, Coroutine, Hashable, Mapping
 from datetime import timedelta
 from threading import get_ident
@@ -22,6 +24,7 @@ from ._function_task import check_sendable, make_function_task
 from ._group import TaskGroup
 from ._handler import BackgroundTaskHandler
 from ._keys import Policy, check_key_options
+from ._retry import Retry
 from ._task import TaskBase
 from .backends import Executor
 
@@ -172,7 +175,15 @@ class SubmitMixin:
             )
         if len(self._task_kinds) > 4096:  # classes made on the fly: keep it bounded
             self._task_kinds.clear()
-        is_async = self._task_kinds[type(task)] = isinstance(task, AsyncBackgroundTask)
+        is_async = isinstance(task, AsyncBackgroundTask)
+        if is_async and inspect.isasyncgenfunction(getattr(type(task), "run", None)):
+            raise TypeError(
+                f"{type(task).__name__}.run is an async generator, which cannot return a "
+                "result: write 'async def run' without yield, publish progress with "
+                "lifecycle.publish(...) and return the result (or subclass BackgroundTask "
+                "and write a plain generator run(), whose yields are published)"
+            )
+        self._task_kinds[type(task)] = is_async
         return is_async
 
     @overload
@@ -189,6 +200,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     @overload
@@ -205,6 +217,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[V]: ...
 
     # mypy wrongly reports that an implementation taking *args: Any does not accept
@@ -222,6 +235,7 @@ class SubmitMixin:
         key: Hashable | None = None,
         policy: Policy = "replace",
         debounce: float | None = None,
+        retry: Retry | None = None,
     ) -> BackgroundTaskHandler[Any]:
         """Run ``fn(*args)`` in the background now; its news comes back on the GUI thread.
 
@@ -252,6 +266,8 @@ class SubmitMixin:
                 key="preview", debounce=0.2)``: the newest call wins).
             policy: ``"replace"``, ``"queue"`` or ``"parallel"``, as for :meth:`handle`.
             debounce: seconds with no newer call before the start, as for :meth:`handle`.
+            retry: a :class:`~qbackground.Retry` policy: a failure of one of its types
+                calls ``fn`` again after a backoff; ``on_error`` gets the last failure.
 
         A cancel calls none of the three.
 
@@ -282,6 +298,7 @@ class SubmitMixin:
             on_result=on_result,
             on_error=on_error,
             on_progress=on_progress,
+            retry=retry,
         )
         if executor is not None:
             where = self._executor_for(executor)

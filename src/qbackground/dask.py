@@ -198,7 +198,8 @@ class DaskExecutor(Executor):
             raise TaskStateError("this DaskExecutor was closed")
         job_id = next(_ids)
         tracked = _Tracked(job, f"{self._queue_name}-cancel-{job_id}")
-        if job.begin() is None:
+        lifecycle = job.begin()
+        if lifecycle is None:
             return
         with self._lock:
             self._jobs[job_id] = tracked
@@ -218,6 +219,7 @@ class DaskExecutor(Executor):
                 self._queue_name,
                 tracked.event_name,
                 self.flush_interval,
+                lifecycle.attempt,
                 key=f"qbackground-{type(job.task).__name__}-{uuid.uuid4().hex}",
                 pure=False,
                 retries=0,

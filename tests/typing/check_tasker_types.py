@@ -67,3 +67,18 @@ def rayforge_parity(manager: TaskManager) -> None:
         value: int = await manager.run_on_main_thread(len, "abc")
         other: int = await manager.run_in_executor(len, "abc")
         wrong: str = await manager.run_on_main_thread(len, "abc")  # type: ignore[arg-type]
+
+
+def retry_types(manager: TaskManager) -> None:
+    from qbackground import Retry
+
+    policy = Retry(attempts=3, on=(OSError,))
+    assert_type(manager.run_thread(lines, "a.csv", retry=policy), Task[int])
+    assert_type(task_mgr.run_process(lines, "a.csv", retry=policy), Task[int])
+    assert_type(task_mgr.add_coroutine(fetch, "http://example.com", retry=policy), Task[bytes])
+
+    def attempts(context: ExecutionContext[Any]) -> int:
+        return context.attempt
+
+    manager.run_thread(attempts, retry=policy)
+    manager.run_thread(lines, "a.csv", retry=3)  # type: ignore[arg-type]

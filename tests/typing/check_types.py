@@ -7,7 +7,7 @@ is never executed; it only has to type-check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from concurrent.futures import Future
 from typing import Any, assert_type
 
@@ -20,7 +20,9 @@ from qbackground import (
     BackgroundTaskWrapper,
     BackgroundWorker,
     ExecutionContext,
+    ProcessCrashedError,
     ProgressListener,
+    Retry,
     TaskLifeCycle,
     TaskStatus,
     UIAccessor,
@@ -232,3 +234,66 @@ def submit_types(owner: QWidget) -> None:
     worker.submit(area, 2)  # type: ignore[arg-type]
     worker.submit(area, 2, 3.5, on_result=show_text)  # type: ignore[call-arg, arg-type]
     worker.submit(area, 2, 3.5, owner=3)  # type: ignore[call-arg, call-overload]
+
+
+# -- DESIGN §11: generator tasks and retries --------------------------------------------
+
+
+class CountByYielding(BackgroundTask[int, str]):
+    """``run`` written as a generator: it yields T (published) and returns V."""
+
+    def run(self, lifecycle: TaskLifeCycle[int]) -> Generator[int, None, str]:
+        for i in range(3):
+            yield i
+        assert_type(lifecycle.attempt, int)
+        return "counted"
+
+
+class YieldsWrongItems(BackgroundTask[int, str]):
+    def run(self, lifecycle: TaskLifeCycle[int]) -> Generator[str, None, str]:  # type: ignore[override]
+        yield "x"
+        return "counted"
+
+
+class YieldingReturnsWrongType(BackgroundTask[int, str]):
+    def run(self, lifecycle: TaskLifeCycle[int]) -> Generator[int, None, str]:
+        yield 1
+        return 5  # type: ignore[return-value]
+
+
+class RetriedRead(BackgroundTask[str, bytes]):
+    def __init__(self) -> None:
+        super().__init__(timeout=10, retry=Retry(attempts=4, backoff=0.1, on=(OSError, ProcessCrashedError)))
+
+    def run(self, lifecycle: TaskLifeCycle[str]) -> bytes:
+        lifecycle.publish(f"attempt {lifecycle.attempt}")
+        return b""
+
+    def handle_retry(self, attempt: int, exc: BaseException) -> bool:
+        return attempt < 3
+
+
+class WrongHandleRetry(BackgroundTask[str, bytes]):
+    def run(self, lifecycle: TaskLifeCycle[str]) -> bytes:
+        return b""
+
+    def handle_retry(self, attempt: str, exc: BaseException) -> bool:  # type: ignore[override]
+        return True
+
+
+def retry_types(worker: BackgroundWorker) -> None:
+    policy = Retry(attempts=3, backoff=0.5, max_backoff=30.0, jitter=True, on=(OSError,))
+    assert_type(policy.attempts, int)
+    assert_type(policy.delay(1), float)
+    assert_type(CountByYielding(retry=policy).retry, Retry | None)
+    assert_type(worker.handle(CountByYielding()).get_result(), str)
+    assert_type(worker.handle(RetriedRead()).attempt, int)
+    Retry(attempts="3")  # type: ignore[arg-type]
+    Retry(on=OSError)  # type: ignore[arg-type]
+    CountByYielding(retry=3)  # type: ignore[arg-type]
+    CountByYielding(10, None, policy)  # type: ignore[call-arg]
+
+    def area(width: int, height: float) -> float:
+        return width * height
+
+    assert_type(worker.submit(area, 2, 3.5, retry=policy), BackgroundTaskHandler[float])

@@ -30,6 +30,7 @@ from typing import Any
 
 from .._buffered import BufferedLifeCycle
 from .._current import running
+from .._generator import run_task_body
 from .._errors import QBackgroundError
 from .._lifecycle import HEARTBEAT
 from . import _sending, _shm
@@ -156,13 +157,14 @@ class _Child:
                 os._exit(0)  # the GUI process is gone: nobody wants our results
             kind = message[0]
             if kind == "run":
-                _, job_id, payload, params_envelope = message
+                _, job_id, payload, params_envelope, attempt = message
                 try:
                     params = _sending.decode(params_envelope)
                 except BaseException as exc:  # the values' classes are not importable here
                     params, payload = {}, exc
                 arrays = _sending.SharedArrays(_shm.Namer(self.namer.next() + "a"))
                 lifecycle = ChildLifeCycle(job_id, params, self.kick, arrays)
+                lifecycle._attempt = attempt
                 self.pending[job_id] = lifecycle
                 self.jobs.put((lifecycle, payload))
             elif kind == "cancel":
@@ -242,7 +244,7 @@ class _Child:
             self.current = lifecycle
             try:
                 with running(lifecycle):  # current_lifecycle() inside run()
-                    value = task.run(lifecycle)
+                    value = run_task_body(task, lifecycle)  # drives a generator run()
             except BaseException as exc:  # every failure goes back to the GUI process
                 outcome = _error(job_id, exc)
             else:

@@ -319,7 +319,8 @@ class ProcessExecutor(Executor):
                 continue
             while self._waiting:
                 job = self._waiting.popleft()
-                if job.begin() is None:
+                lifecycle = job.begin()
+                if lifecycle is None:
                     continue  # cancelled while waiting: the handler released the slot
                 try:
                     envelopes = encode_run(worker, job, self.shared_memory_threshold)
@@ -330,7 +331,8 @@ class ProcessExecutor(Executor):
                 worker.job = job
                 worker.job_id = next(_ids)
                 worker.kill_at = None
-                self._send(worker, ("run", worker.job_id, *envelopes))
+                # The attempt's number crosses too: lifecycle.attempt in the child.
+                self._send(worker, ("run", worker.job_id, *envelopes, lifecycle.attempt))
                 if job.is_paused():  # paused while it waited: it starts paused
                     self._send(worker, ("pause", worker.job_id, True))
                 break

@@ -179,6 +179,18 @@ class TaskContext(ThrottledProgressContext, TaskLifeCycle[Any]):
         return self._inner.is_interrupted()
 
     @property
+    def attempt(self) -> int:
+        """The running attempt's number (1-based) when the task was started with
+        ``retry=``; see :attr:`qbackground.TaskLifeCycle.attempt`.
+
+        Example::
+
+            def fetch(context, url):
+                context.set_message(f"attempt {context.attempt}")
+        """
+        return self._inner.attempt
+
+    @property
     def params(self) -> Mapping[str, Any]:
         return self._inner.params
 

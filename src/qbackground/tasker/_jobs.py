@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._async import AsyncBackgroundTask
 from .._errors import QBackgroundError, TaskTimeoutError
 from .._lifecycle import TaskLifeCycle
+from .._retry import Retry
 from .._task import BackgroundTask
 from ._context import TaskContext
 
@@ -42,8 +43,11 @@ class _Forwarding:
         kwargs: dict[str, Any],
         payload: bytes | None = None,
         initializer: bytes | None = None,
+        *,
+        retry: Retry | None = None,
     ) -> None:
-        super().__init__()  # the task base class (next in the MRO of both job kinds)
+        # The task base class (next in the MRO of both job kinds).
+        super().__init__(retry=retry)  # type: ignore[call-arg]
         self.func: Callable[..., Any] | None = func
         self.args = args
         self.kwargs = kwargs

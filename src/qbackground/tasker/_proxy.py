@@ -11,6 +11,7 @@ from ..qt import is_alive
 from qtpy.QtCore import QCoreApplication, QThread
 
 from .._errors import TaskStateError
+from .._retry import Retry
 from ._main_thread import CancelHandle
 from ._manager import TaskManager
 from ._signals import Signal
@@ -117,6 +118,7 @@ class TaskManagerProxy:
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """See :meth:`TaskManager.add_coroutine`.
@@ -126,7 +128,7 @@ class TaskManagerProxy:
             task_mgr.add_coroutine(my_io_task, "http://example.com", key="downloader")
         """
         return self.manager.add_coroutine(
-            coro, *args, key=key, when_done=when_done, when_event=when_event, **kwargs
+            coro, *args, key=key, when_done=when_done, when_event=when_event, retry=retry, **kwargs
         )
 
     def run_thread(
@@ -136,6 +138,7 @@ class TaskManagerProxy:
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """See :meth:`TaskManager.run_thread`.
@@ -145,7 +148,7 @@ class TaskManagerProxy:
             task_mgr.run_thread(my_thread_task, 2, key="thread_worker")
         """
         return self.manager.run_thread(
-            func, *args, key=key, when_done=when_done, when_event=when_event, **kwargs
+            func, *args, key=key, when_done=when_done, when_event=when_event, retry=retry, **kwargs
         )
 
     def run_process(
@@ -156,6 +159,7 @@ class TaskManagerProxy:
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         visible: bool = True,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """See :meth:`TaskManager.run_process`.
@@ -165,7 +169,8 @@ class TaskManagerProxy:
             task_mgr.run_process(my_cpu_task, 50, key="calculator")
         """
         return self.manager.run_process(
-            func, *args, key=key, when_done=when_done, when_event=when_event, visible=visible, **kwargs
+            func, *args, key=key, when_done=when_done, when_event=when_event, visible=visible,
+            retry=retry, **kwargs
         )
 
     def add_task(self, task: Task[Any], when_done: WhenDone | None = None) -> None:

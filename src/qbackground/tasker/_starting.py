@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .._errors import TaskStateError
+from .._retry import Retry
 from ._arguments import check_callables, pickle_call
 from ._jobs import CoroutineJob, FunctionJob
 from ._task import Task, WhenDone, WhenEvent
@@ -41,12 +42,17 @@ class StartingMixin:
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """Run ``func(context, *args, **kwargs)`` on a worker thread.
 
         ``key``: a running task with the same key is cancelled first. ``when_done(task)``
-        and ``when_event(task, name, data)`` run on the GUI thread.
+        and ``when_event(task, name, data)`` run on the GUI thread. ``retry``: a
+        :class:`~qbackground.Retry` policy; a failure of one of its types calls ``func``
+        again after a backoff (``context.attempt`` counts the runs), and ``when_done``
+        runs once, after the last attempt. ``key``, ``when_done``, ``when_event`` and
+        ``retry`` are never passed to ``func``.
 
         Raises:
             TypeError: ``func``, ``when_done`` or ``when_event`` is not callable.
@@ -60,7 +66,7 @@ class StartingMixin:
             task_mgr.run_thread(load, "data.csv", limit=100, key="load")
         """
         check_callables(func, when_done, when_event)
-        job = FunctionJob(func, args, kwargs)
+        job = FunctionJob(func, args, kwargs, retry=retry)
         return self._submit(Task(func, *args, key=key, when_done=when_done, task_type="thread", **kwargs), job, when_event)
 
     def run_process(
@@ -71,9 +77,14 @@ class StartingMixin:
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
         visible: bool = True,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """Run ``func(context, *args, **kwargs)`` in a worker process (no GIL).
+
+        ``retry``: as for :meth:`run_thread`; a worker process that died running
+        ``func`` (:class:`~qbackground.ProcessCrashedError`, in the default policy's
+        ``on``) can be retried too, in a fresh process.
 
         ``visible=False`` (Rayforge's) keeps the task out of :attr:`tasks`,
         ``tasks_updated`` and the overall progress, and out of key replacement (find
@@ -106,7 +117,7 @@ class StartingMixin:
         """
         check_callables(func, when_done, when_event)
         payload = pickle_call(func, args, kwargs)  # once, here: a bad argument fails now
-        job = FunctionJob(func, (), {}, payload, self._initializer)
+        job = FunctionJob(func, (), {}, payload, self._initializer, retry=retry)
         task: Task[R] = Task(func, *args, key=key, when_done=when_done, task_type="process", **kwargs)
         return self._submit(task, job, when_event, visible=visible)
 
@@ -117,11 +128,13 @@ class StartingMixin:
         key: Any = None,
         when_done: WhenDone | None = None,
         when_event: WhenEvent | None = None,
+        retry: Retry | None = None,
         **kwargs: Any,
     ) -> Task[R]:
         """Run ``await coro(context, *args, **kwargs)`` on qbackground's asyncio loop.
 
         Cancelling cancels the coroutine (``CancelledError`` at its next ``await``).
+        ``retry``: as for :meth:`run_thread` (the coroutine function is called again).
 
         Raises:
             TypeError: ``coro`` is a coroutine object rather than the async function,
@@ -143,7 +156,7 @@ class StartingMixin:
                 "add_coroutine(fetch, url), not a coroutine object: add_coroutine(fetch(url))"
             )
         check_callables(coro, when_done, when_event)
-        job = CoroutineJob(coro, args, kwargs)
+        job = CoroutineJob(coro, args, kwargs, retry=retry)
         return self._submit(Task(coro, *args, key=key, when_done=when_done, **kwargs), job, when_event)
 
     def add_task(self, task: Task[Any], when_done: WhenDone | None = None) -> None:
