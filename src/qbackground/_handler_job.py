@@ -18,7 +18,7 @@ from ._errors import TaskStateError
 from ._generator import drive_generator
 from ._handler_retry import HandlerRetry
 from ._lifecycle import HEARTBEAT
-from ._current import running
+from ._current import current_lifecycle_var
 from ._local import LocalLifeCycle
 from ._status import TaskStatus
 
@@ -277,6 +277,10 @@ class HandlerJob(HandlerRetry[V]):
             self._post_stopped(watchers)
 
 
+_set_current = current_lifecycle_var.set
+_reset_current = current_lifecycle_var.reset
+
+
 def _run_task(task: BackgroundTask[Any, Any], lifecycle: LocalLifeCycle[Any]) -> tuple[bool, Any]:
     """``(True, value)`` or ``(False, exception)`` of ``task.run(lifecycle)``.
 
@@ -286,14 +290,17 @@ def _run_task(task: BackgroundTask[Any, Any], lifecycle: LocalLifeCycle[Any]) ->
     profiler = lifecycle._profiler
     if profiler is not None:
         sys.setprofile(profiler)
+    # current_lifecycle() inside run(): the variable set by hand, as running() does
+    # (a generator-based context manager cost about a microsecond per task here).
+    token = _set_current(lifecycle)
     try:
-        with running(lifecycle):  # current_lifecycle() inside run()
-            value = task.run(lifecycle)
-            if type(value) is GeneratorType:  # run() may be written as a generator
-                value = drive_generator(task, value, lifecycle)
-            return True, value
+        value = task.run(lifecycle)
+        if type(value) is GeneratorType:  # run() may be written as a generator
+            value = drive_generator(task, value, lifecycle)
+        return True, value
     except BaseException as exc:  # every failure must reach handle_exception
         return False, exc
     finally:
+        _reset_current(token)
         if profiler is not None:
             sys.setprofile(None)
