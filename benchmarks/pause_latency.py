@@ -1,5 +1,5 @@
 """Scenario 10 — pause/resume latency: ``pause()`` to the task held at its next
-checkpoint, ``resume()`` to it running again, on the thread, asyncio and process
+checkpoint, ``resume()`` to it running again, on the thread, asyncio, process and Dask
 backends.
 
 A task loops over ``lifecycle.checkpoint()`` (``await`` on asyncio) with a few
@@ -15,9 +15,14 @@ publishes the pass that was held, ``(entered, left)``:
 * resume → running = ``left`` − the resume time: until the held checkpoint returned.
 
 One task per backend serves every trial (a warm pool, as in an application), after one
-warm-up trial that is not counted (it includes the task starting). The
-Dask backend is not measured here (it needs a cluster; its pause crosses through
-``distributed.Event`` long polls).
+warm-up trial that is not counted (it includes the task starting).
+
+The Dask row runs the same task on a :class:`qbackground.dask.DaskExecutor` whose own
+``LocalCluster`` (one worker process, loopback only) is started for this scenario and
+closed at its end; its pause crosses through ``distributed.Event`` long polls, so each
+trial keeps it paused ``DASK_HOLD_MS`` (longer than the pause takes to arrive). Its
+target is an aim only (the issue's figures name thread, asyncio and process). Without
+``distributed`` the row says so.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from qtpy.QtCore import QTimer
 import qbackground.qt  # noqa: F401  (before qtpy: qbackground decides the binding)
 
 from qbackground import BackgroundWorker, ProgressListener
+from qbackground.backends import Executor
 
 from ._harness import Completion, Settings, call_later, settle, wait_until
 from ._report import Check, Row, Table, fmt_ms, summarize, verdict
@@ -47,6 +53,12 @@ HOLD_MS = 30
 
 TARGETS = {"thread": 0.005, "asyncio": 0.005, "process": 0.020}
 """Median targets per backend, both directions (the issue's aims)."""
+
+DASK_AIM = 0.100
+"""The Dask row's median aim, both directions (not a must: the issue names no figure)."""
+
+DASK_HOLD_MS = 300
+"""How long each Dask trial keeps the task paused (the pause crosses the cluster)."""
 
 
 class _Trial:
@@ -73,7 +85,13 @@ class _Watch(ProgressListener[tuple[float, float], None]):
                 trial.reported.set()
 
 
-def _measure(worker: BackgroundWorker, executor: str, trials: int, limit: float) -> list[tuple[float, float]]:
+def _measure(
+    worker: BackgroundWorker,
+    executor: str | Executor,
+    trials: int,
+    limit: float,
+    hold_ms: int = HOLD_MS,
+) -> list[tuple[float, float]]:
     """``trials`` (pause → held, resume → running) pairs, seconds; fewer if some failed."""
     watch = _Watch()
     task: Looping | AsyncLooping = AsyncLooping() if executor == "asyncio" else Looping()
@@ -90,7 +108,7 @@ def _measure(worker: BackgroundWorker, executor: str, trials: int, limit: float)
             def pause(trial: _Trial = trial) -> None:
                 trial.paused_at = monotonic()
                 handler.pause()
-                timers.append(call_later(HOLD_MS, resume))
+                timers.append(call_later(hold_ms, resume))
 
             def resume(trial: _Trial = trial) -> None:
                 trial.resumed_at = monotonic()
@@ -140,18 +158,52 @@ def run(settings: Settings) -> Table:
             settle()
             samples = _measure(worker, executor, settings.trials, settings.run_limit)
             table.rows.append(_row(executor, target, samples, settings.trials))
+        settle()
+        table.rows.append(_dask_row(worker, settings))
     finally:
         worker.shutdown(timeout=10)
     table.notes.append(
         "On the process backend the pause reaches the worker's reader thread through the "
         "pipe; that thread then waits for the GIL, which the computing main thread hands "
         "over at most every `sys.getswitchinterval()` (5 ms), so the pause → held time is "
-        "mostly that interval. Dask is not measured (it needs a cluster)."
+        "mostly that interval. The Dask row runs on a `DaskExecutor` with its own "
+        "`LocalCluster` (one worker process on loopback), started for this row and closed "
+        f"after it (not timed); each Dask trial keeps the task paused {DASK_HOLD_MS} ms, "
+        "since the pause crosses the cluster through `distributed.Event` long polls. "
+        "Its target is an aim, not a must: the issue's figures name thread, asyncio and "
+        "process only."
     )
     return table
 
 
-def _row(executor: str, target: float, samples: list[tuple[float, float]], trials: int) -> Row:
+def _dask_row(worker: BackgroundWorker, settings: Settings) -> Row:
+    """The Dask backend on a local cluster of one worker process (n/a without it)."""
+    target = f"aim (not a must): median < {DASK_AIM * 1000:g} ms both ways"
+    try:
+        from qbackground.dask import DaskExecutor
+    except ImportError:
+        cells = ["dask", "n/a: distributed not installed", "—", "—", "—", "—"]
+        return Row("qbackground", cells, target, "n/a")
+    try:
+        executor = DaskExecutor(n_workers=1)
+    except Exception as exc:  # the local cluster did not start: say so, keep the table
+        cells = ["dask", f"n/a: no local cluster ({type(exc).__name__})", "—", "—", "—", "—"]
+        return Row("qbackground", cells, target, "**FAIL**: cluster did not start")
+    with executor:
+        samples = _measure(
+            worker, executor, settings.trials, settings.run_limit, hold_ms=DASK_HOLD_MS
+        )
+    return _row("dask", DASK_AIM, samples, settings.trials, aim_only=True)
+
+
+def _row(
+    executor: str,
+    target: float,
+    samples: list[tuple[float, float]],
+    trials: int,
+    *,
+    aim_only: bool = False,
+) -> Row:
     held = summarize([s[0] for s in samples])
     running = summarize([s[1] for s in samples])
     cells = [
@@ -163,6 +215,13 @@ def _row(executor: str, target: float, samples: list[tuple[float, float]], trial
         f"{len(samples)}/{trials}",
     ]
     limit = f"< {target * 1000:g} ms"
+    if aim_only:  # reported against the aim; only a trial that failed fails the row
+        checks = [
+            Check("held", True, held.median < target, f"held {limit}"),
+            Check("running", True, running.median < target, f"running {limit}"),
+            Check("every trial", len(samples) == trials),
+        ]
+        return Row("qbackground", cells, f"aim (not a must): median {limit} both ways", verdict(checks))
     checks = [
         Check(f"held {limit}", held.median < target),
         Check(f"running {limit}", running.median < target),
