@@ -180,6 +180,102 @@ def test_after_a_cancel_in_the_backoff_no_attempt_starts(worker: BackgroundWorke
     assert (pool.active, pool.waiting) == (0, 0)  # its slot was given back exactly once
 
 
+class RetriesIntoCheckpoints(BackgroundTask[None, str]):
+    """Fails with OSError on attempt 1; attempt 2 counts passes through ``checkpoint()``
+    (on a side channel: no reports) until ``stop`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(retry=Retry(attempts=3, backoff=0.2, jitter=False, on=(OSError,)))
+        self.started: list[int] = []
+        self.passes = 0
+        self.stop = threading.Event()
+        self.calls: list[Any] = []
+
+    def run(self, lifecycle: TaskLifeCycle[None]) -> str:
+        self.started.append(lifecycle.attempt)
+        if lifecycle.attempt == 1:
+            raise OSError("attempt 1")
+        while not self.stop.is_set():
+            lifecycle.checkpoint()
+            self.passes += 1
+            self.stop.wait(0.001)
+        return "ran"
+
+    def handle_retry(self, attempt: int, exc: BaseException) -> bool:
+        self.calls.append(("retry", attempt, str(exc)))
+        return True
+
+    def done(self, result: str) -> None:
+        self.calls.append(("done", result))
+
+    def canceled(self) -> None:
+        self.calls.append(("canceled",))
+
+    def handle_exception(self, exc: BaseException) -> bool:
+        self.calls.append(("error", str(exc)))
+        return True
+
+
+def _paused_in_the_backoff(worker: BackgroundWorker, qtbot: QtBot) -> tuple[Any, RetriesIntoCheckpoints]:
+    """Start the task and pause it while it waits out its 0.2 s backoff."""
+    task = RetriesIntoCheckpoints()
+    handler = worker.handle(task).start()
+    qtbot.waitUntil(
+        lambda: task.calls == [("retry", 2, "attempt 1")] and handler.status is TaskStatus.QUEUED,
+        timeout=20_000,
+    )
+    assert handler.pause()
+    assert task.started == [1], "the backoff was over before the pause (machine too slow?)"
+    assert handler.is_paused() and handler.status is TaskStatus.PAUSED and handler.is_alive()
+    return handler, task
+
+
+def _stays(qtbot: QtBot, task: RetriesIntoCheckpoints, passes: int) -> None:
+    """The count stays at ``passes`` over a short hold (as test_pause's ``_held``)."""
+    seen = [-1]
+
+    def still() -> bool:
+        before = task.passes
+        threading.Event().wait(0.05)
+        same = before == task.passes == seen[0]
+        seen[0] = before
+        return same
+
+    qtbot.waitUntil(still, timeout=5000)
+    assert task.passes == passes
+
+
+def test_a_pause_in_the_backoff_holds_the_next_attempt(worker: BackgroundWorker, qtbot: QtBot) -> None:
+    handler, task = _paused_in_the_backoff(worker, qtbot)
+    # Past the backoff the second attempt starts, held at its first checkpoint.
+    qtbot.waitUntil(lambda: task.started == [1, 2], timeout=20_000)
+    _stays(qtbot, task, 0)
+    assert handler.is_paused() and handler.status is TaskStatus.PAUSED and handler.attempt == 2
+    assert handler.resume() and not handler.is_paused()
+    qtbot.waitUntil(lambda: task.passes > 5, timeout=20_000)
+    assert handler.status is TaskStatus.RUNNING
+    task.stop.set()
+    qtbot.waitUntil(lambda: handler.is_done(), timeout=20_000)
+    assert handler.status is TaskStatus.DONE and handler.get_result() == "ran"
+    assert task.calls == [("retry", 2, "attempt 1"), ("done", "ran")]  # exactly one done()
+    assert task.started == [1, 2]
+
+
+def test_a_cancel_while_paused_in_the_backoff_ends_it_at_once(
+    worker: BackgroundWorker, qtbot: QtBot
+) -> None:
+    handler, task = _paused_in_the_backoff(worker, qtbot)
+    assert handler.cancel()
+    assert handler.status is TaskStatus.CANCELLED and not handler.is_paused()
+    qtbot.waitUntil(lambda: task.calls[-1:] == [("canceled",)], timeout=5000)
+    # An absence: serve the GUI thread well past the 0.2 s the next attempt was due.
+    qtbot.wait(700)
+    assert task.calls == [("retry", 2, "attempt 1"), ("canceled",)]  # one canceled()
+    assert task.started == [1] and task.passes == 0
+    pool = worker._threads
+    assert (pool.active, pool.waiting) == (0, 0)
+
+
 def test_exactly_one_ending_for_listeners_too(worker: BackgroundWorker, qtbot: QtBot) -> None:
     class Counter(ProgressListener[int, int]):
         def __init__(self) -> None:
