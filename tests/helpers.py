@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from qbackground import BackgroundTask, TaskLifeCycle
@@ -101,3 +102,19 @@ class Failing(Recorder):
 
     def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
         raise self.exc
+
+
+def wait_until_still(qtbot: Any, count: Callable[[], int], settle: float = 0.05) -> int:
+    """Wait until ``count()`` stops growing over two ``settle``-second looks (a task held
+    by a pause); its value then."""
+    seen = [-1]
+
+    def still() -> bool:
+        before = count()
+        threading.Event().wait(settle)
+        same = before == count() == seen[0]
+        seen[0] = before
+        return same
+
+    qtbot.waitUntil(still, timeout=5000)
+    return count()

@@ -20,6 +20,8 @@ from qbackground import (
 )
 from qbackground.backends import Executor, Job
 
+from .helpers import wait_until_still
+
 WAIT = 10.0
 
 
@@ -49,17 +51,7 @@ class Checkpoints(BackgroundTask[None, str]):
 
 def _held(qtbot: QtBot, task: Checkpoints) -> int:
     """Wait until the count stops growing (the task is held); the count."""
-    seen = [-1]
-
-    def still() -> bool:
-        before = task.passes
-        threading.Event().wait(0.05)
-        same = before == task.passes == seen[0]
-        seen[0] = before
-        return same
-
-    qtbot.waitUntil(still, timeout=5000)
-    return task.passes
+    return wait_until_still(qtbot, lambda: task.passes)
 
 
 @pytest.mark.parametrize("call", ["checkpoint", "is_cancelled", "set_progress"])

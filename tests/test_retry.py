@@ -27,6 +27,7 @@ from qbackground.tasker import Task, TaskManager
 
 from . import submit_funcs, tasker_funcs
 from .conftest import Unhandled
+from .helpers import wait_until_still
 
 
 # -- the policy -----------------------------------------------------------------------
@@ -231,18 +232,8 @@ def _paused_in_the_backoff(worker: BackgroundWorker, qtbot: QtBot) -> tuple[Any,
 
 
 def _stays(qtbot: QtBot, task: RetriesIntoCheckpoints, passes: int) -> None:
-    """The count stays at ``passes`` over a short hold (as test_pause's ``_held``)."""
-    seen = [-1]
-
-    def still() -> bool:
-        before = task.passes
-        threading.Event().wait(0.05)
-        same = before == task.passes == seen[0]
-        seen[0] = before
-        return same
-
-    qtbot.waitUntil(still, timeout=5000)
-    assert task.passes == passes
+    """The count stays at ``passes`` over a short hold."""
+    assert wait_until_still(qtbot, lambda: task.passes) == passes
 
 
 def test_a_pause_in_the_backoff_holds_the_next_attempt(worker: BackgroundWorker, qtbot: QtBot) -> None:

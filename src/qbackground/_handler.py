@@ -173,19 +173,8 @@ class BackgroundTaskHandler(HandlerPause[V]):
                 return
             self._held = False
             self._started_at = now = monotonic()
-        try:
-            self._executor.submit(self)
-        except Exception as exc:
-            with self._lock:
-                if self._status is not _QUEUED:
-                    return
-                self._status = TaskStatus.FAILED
-                self._error = exc.with_traceback(None)
-            self._mark_stopped()
-            self._after_decision()
-            self._deliver()
-            return
-        self._arm(now)
+        if self._hand_to_executor():
+            self._arm(now)
 
     def cancel(self) -> bool:
         """Cancel the task; ``canceled()`` runs on the GUI thread (at once if called there).

@@ -21,10 +21,31 @@ V = TypeVar("V")
 _RUNNING = TaskStatus.RUNNING
 
 
+_QUEUED = TaskStatus.QUEUED
+
+
 class HandlerDelivery(HandlerOutcome[V]):
     """GUI-thread delivery (a mixin of ``BackgroundTaskHandler``)."""
 
     __slots__ = ()
+
+    def _hand_to_executor(self) -> bool:
+        """GUI thread: give a held handler (no longer held) to its executor; True if it
+        took it. One the executor refuses (queue full, shut down) fails with that error,
+        delivered at once — unless it was decided meanwhile."""
+        try:
+            self._executor.submit(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
+        except Exception as exc:
+            with self._lock:
+                if self._status is not _QUEUED:
+                    return False
+                self._status = TaskStatus.FAILED
+                self._error = exc.with_traceback(None)
+            self._mark_stopped()
+            self._after_decision()
+            self._deliver()
+            return False
+        return True
 
     def _deliver(self) -> None:
         """Run the terminal callback once the outcome is known (GUI thread, idempotent)."""

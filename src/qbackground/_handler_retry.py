@@ -162,16 +162,5 @@ class HandlerRetry(HandlerDelivery[V]):
             state.wake = None
             state.number += 1
             self._held = False
-        try:
-            self._executor.submit(self)  # type: ignore[arg-type]  # always a BackgroundTaskHandler
-        except Exception as exc:  # queue full, executor shut down: the task ends with it
-            with self._lock:
-                if self._status is not _QUEUED:
-                    return
-                self._status = TaskStatus.FAILED
-                self._error = exc.with_traceback(None)
-            self._mark_stopped()
-            self._after_decision()
-            self._deliver()
-            return
-        self._link.note_activity()
+        if self._hand_to_executor():  # refused (queue full, shut down): it failed with that
+            self._link.note_activity()
