@@ -11,13 +11,13 @@ from dataclasses import replace
 from time import monotonic
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from qbackground import BackgroundTask, BackgroundTaskHandler, Retry, TaskLifeCycle, TaskStatus, background_worker
 
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, show_outcome, sized_buttons, status_label, steady
+from .widgets import log_box, selectable, show_outcome, start_cancel_row, steady
 
 __all__ = ["DeviceRead", "RetryPage"]
 
@@ -99,7 +99,6 @@ class RetryPage(Scenario):
         self.started_at: list[float] = []
         box = QGroupBox("DeviceRead: a flaky device")
         layout = QVBoxLayout(box)
-        row = QHBoxLayout()
         self.fails = QSpinBox()
         self.fails.setRange(0, 9)
         self.fails.setValue(2)
@@ -111,19 +110,9 @@ class RetryPage(Scenario):
         self.backoff.setValue(300)
         self.backoff.setPrefix("backoff ")
         self.backoff.setSuffix(" ms")
-        self.start_button = QPushButton("Read")
-        self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        row.addWidget(self.fails)
-        row.addWidget(self.backoff)
-        for button in sized_buttons((self.start_button, self.cancel_button)):
-            row.addWidget(button)
-        row.addStretch(1)
-        self.status = status_label()
-        row.addWidget(self.status)
+        row, self.start_button, self.cancel_button, self.status = start_cancel_row(
+            "Read", self.start, self.cancel, self.fails, self.backoff
+        )
         layout.addLayout(row)
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)

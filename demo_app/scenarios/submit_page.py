@@ -8,10 +8,8 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -21,7 +19,7 @@ from qbackground import BackgroundTaskHandler, TaskStatus, TaskTimeoutError, bac
 
 from ..smoke import SmokeContext, SmokeScript
 from .base import Scenario
-from .widgets import log_box, selectable, show_outcome, sized_buttons, status_label, steady
+from .widgets import log_box, selectable, show_outcome, start_cancel_row, steady
 
 __all__ = ["SubmitPage", "count_primes"]
 
@@ -69,24 +67,14 @@ class SubmitPage(Scenario):
         self.items: list[int] = []
         box = QGroupBox("count_primes(limit)")
         layout = QVBoxLayout(box)
-        row = QHBoxLayout()
         self.limit = QSpinBox()
         self.limit.setRange(10_000, 2_000_000)
         self.limit.setSingleStep(50_000)
         self.limit.setValue(300_000)
         self.limit.setSuffix("  (limit)")
-        self.start_button = QPushButton("Submit")
-        self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        row.addWidget(self.limit)
-        for button in sized_buttons((self.start_button, self.cancel_button)):
-            row.addWidget(button)
-        row.addStretch(1)
-        self.status = status_label()
-        row.addWidget(self.status)
+        row, self.start_button, self.cancel_button, self.status = start_cancel_row(
+            "Submit", self.start, self.cancel, self.limit
+        )
         layout.addLayout(row)
         self.bar = QProgressBar()
         self.bar.setFormat("%v of %m")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from time import monotonic
 
 from qbackground.qt import is_alive
@@ -11,6 +11,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtGui import QFont, QFontDatabase, QFontMetrics, QResizeEvent, QShowEvent
 from qtpy.QtWidgets import (
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -26,6 +27,7 @@ __all__ = [
     "selectable",
     "show_outcome",
     "sized_buttons",
+    "start_cancel_row",
     "status_label",
     "steady",
     "text_width",
@@ -134,6 +136,38 @@ def status_label() -> QLabel:
     label = QLabel()
     label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return label
+
+
+def start_cancel_row(
+    start_text: str,
+    on_start: Callable[[], object],
+    on_cancel: Callable[[], object],
+    *inputs: QWidget,
+) -> tuple[QHBoxLayout, QPushButton, QPushButton, QLabel]:
+    """A page's control row: its inputs, a default Start button, a Cancel button
+    (disabled until something runs) and the status text at the right.
+
+    Example::
+
+        row, self.start_button, self.cancel_button, self.status = start_cancel_row(
+            "Submit", self.start, self.cancel, self.limit)
+        layout.addLayout(row)
+    """
+    row = QHBoxLayout()
+    start = QPushButton(start_text)
+    start.setDefault(True)
+    start.clicked.connect(on_start)
+    cancel = QPushButton("Cancel")
+    cancel.setEnabled(False)
+    cancel.clicked.connect(on_cancel)
+    for widget in inputs:
+        row.addWidget(widget)
+    for button in sized_buttons((start, cancel)):
+        row.addWidget(button)
+    row.addStretch(1)
+    status = status_label()
+    row.addWidget(status)
+    return row, start, cancel, status
 
 
 def sized_buttons(buttons: Iterable[QPushButton]) -> list[QPushButton]:
