@@ -175,8 +175,11 @@ def test_a_cancel_stops_a_generator_at_a_yield_and_closes_it(
     handler.when_stopped(stopped.append)
     assert handler.cancel() is True
     assert task.terminal == ["canceled"]
-    # The generator stopped by itself at its next yield (no kill): its finally ran.
+    # The generator stopped by itself at its next yield (no kill): its finally ran. (On
+    # Dask the stop is reported once the cancelled future is, which can come before the
+    # remote finally has written the marker: wait for it there too.)
     qtbot.waitUntil(lambda: stopped == [handler], timeout=30_000)
+    qtbot.waitUntil(marker.exists, timeout=30_000)
     assert marker.read_text() == "closed"
 
 
