@@ -25,6 +25,8 @@ class Slide(BackgroundTask[Any, int]):
         self.log = log
 
     def run(self, lifecycle: TaskLifeCycle[Any]) -> int:
+        if self.log is not None:  # (None in a worker process)
+            self.log["runs"].append(self.value)
         lifecycle.sleep(self.work)  # wakes at once on cancel
         return self.value
 
@@ -71,7 +73,7 @@ class AsyncSpan(AsyncBackgroundTask[Any, tuple[float, float]]):
 
 
 def _log() -> dict[str, list[int]]:
-    return {"done": [], "canceled": []}
+    return {"done": [], "canceled": [], "runs": []}
 
 
 @pytest.mark.parametrize("policy", ["replace", "queue"])
@@ -86,18 +88,35 @@ def test_a_slider_drag_of_1000_executes_ends_with_the_last_value(
     assert worker.active_handler("preview") is last
     qtbot.waitUntil(lambda: bool(log["done"]) and log["done"][-1] == 999, timeout=10_000)
     qtbot.waitUntil(lambda: not worker.active_handlers(), timeout=10_000)
-    if policy == "replace":
-        assert log["done"] == [999]
-        assert sorted(log["canceled"]) == list(range(999))
-    else:
-        # "queue" never cancels the running one: the first of the drag runs on, then
-        # the newest; every one in between was replaced while it waited.
-        assert log["done"] == [0, 999]
-        assert sorted(log["canceled"]) == list(range(1, 999))
-        assert all(h.status is TaskStatus.CANCELLED for h in handlers[1:-1])
+    assert log["done"] == [999]
+    assert sorted(log["canceled"]) == list(range(999))
+    assert all(h.status is TaskStatus.CANCELLED for h in handlers[:-1])
+    if policy == "queue":  # the executes of one turn coalesced: only the last one ran
+        assert log["runs"] == [999]
     assert last.status is TaskStatus.DONE
     assert worker.active_handler("preview") is None
     assert not worker._keys._slots  # nothing kept per key once idle
+
+
+def test_queue_throttles_a_drag_whose_moves_come_in_separate_turns(
+    worker: BackgroundWorker, qtbot: QtBot
+) -> None:
+    """A render that started is not interrupted by "queue": its done() runs, then the newest."""
+    from qtpy.QtWidgets import QApplication
+
+    log = _log()
+    first = worker.handle(Slide(0, log, work=0.3), key="preview", policy="queue")
+    first.execute()
+    qtbot.waitUntil(lambda: log["runs"] == [0], timeout=5_000)
+    moves = [worker.handle(Slide(i, log), key="preview", policy="queue") for i in range(1, 200)]
+    for move in moves:  # each move in its own turn of the event loop
+        move.execute()
+        QApplication.processEvents()
+        assert first.is_alive() and log["runs"] == [0]  # never two at once
+    qtbot.waitUntil(lambda: log["done"] == [0, 199], timeout=10_000)
+    assert log["runs"] == [0, 199]
+    assert sorted(log["canceled"]) == list(range(1, 199))
+    assert worker.active_handler("preview") is None
 
 
 def test_a_debounced_drag_runs_once(worker: BackgroundWorker, qtbot: QtBot) -> None:

@@ -8,7 +8,9 @@ the debounce tick, which the worker's deadline thread fires and posts back.
 Per key there is at most one *running* handler for "replace" and "queue" (the one
 launched last, until its ``run()`` has really stopped: ``when_stopped``) and at most
 one *waiting* one (held by "queue" or by a debounce). A newer ``execute()`` cancels the
-waiting one (its ``canceled()`` runs): latest wins.
+waiting one (its ``canceled()`` runs): latest wins. A "queue" handler whose key is idle
+waits for the next turn of the event loop, so the executes of one turn coalesce to the
+last one (one ``run()``, one ``done()``), the way ``QWidget.update()`` requests do.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class _Slot:
 
 
 class _Tick:
-    """One debounce: fires on the deadline thread, posts :meth:`KeyedJobs._settle`."""
+    """One debounce (fires on the deadline thread, posts :meth:`KeyedJobs._settle`) or one
+    idle "queue" key's turn (posted at once)."""
 
     __slots__ = ("_jobs", "_key", "_pending")
 
@@ -131,10 +134,14 @@ class KeyedJobs:
             slot.tick = _Tick(self, gate.key)
             self._deadlines.add(monotonic() + gate.debounce, slot.tick)
             return True
-        return self._start_or_hold(slot, gate.policy, handler)
+        return self._start_or_hold(gate.key, slot, gate.policy, handler)
 
-    def _start_or_hold(self, slot: _Slot, policy: Policy, handler: BackgroundTaskHandler[Any]) -> bool:
-        """Apply ``policy`` to ``handler``, which may start now: True if it must wait."""
+    def _start_or_hold(
+        self, key: Hashable, slot: _Slot, policy: Policy, handler: BackgroundTaskHandler[Any], *, settled: bool = False
+    ) -> bool:
+        """Apply ``policy`` to ``handler``, which may start now: True if it must wait.
+
+        ``settled``: its debounce or its turn has passed (an idle "queue" key starts now)."""
         slot.latest = handler
         if policy == "parallel":
             return False
@@ -148,11 +155,21 @@ class KeyedJobs:
         if running is not None and not running._run_over:
             slot.waiting = handler
             return True
+        if not settled:
+            # An idle key starts at the next turn of the event loop, so the executes of one
+            # turn coalesce (like QWidget.update()): a burst from one slot runs only its last.
+            slot.waiting = handler
+            if slot.tick is not None:
+                slot.tick.cancel()
+            slot.tick = tick = _Tick(self, key)
+            self._post(tick._fire)
+            return True
         slot.running = handler
         return False
 
     def _settle(self, key: Hashable, tick: _Tick) -> None:
-        """GUI thread: a debounce passed with no newer ``execute()``: start the waiting one."""
+        """GUI thread: a debounce (or an idle "queue" key's turn) passed with no newer
+        ``execute()``: start the waiting one."""
         slot = self._slots.get(key)
         if slot is None or slot.tick is not tick:
             return
@@ -164,7 +181,7 @@ class KeyedJobs:
         slot.waiting = None
         gate = handler._gate
         assert isinstance(gate, KeyGate)
-        if self._start_or_hold(slot, gate.policy, handler):
+        if self._start_or_hold(key, slot, gate.policy, handler, settled=True):
             return  # "queue": waits for the running one now
         handler._launch()
 

@@ -74,7 +74,8 @@ class SubmitMixin:
         what ``execute()`` does while a handler with that key is alive: ``"replace"``
         cancels it (its ``canceled()`` runs) and starts this one; ``"queue"`` waits
         (``QUEUED``) until its ``run()`` has really stopped, a newer one replacing a
-        waiting one; ``"parallel"`` only names the job. ``debounce=s`` starts only once
+        waiting one (an idle key starts at the next turn of the event loop, so the
+        executes of one turn coalesce to the last); ``"parallel"`` only names the job. ``debounce=s`` starts only once
         ``s`` seconds passed with no newer ``execute()`` for the key (each superseded
         handler ends ``CANCELLED``); the timeout counts from the real start.
 
