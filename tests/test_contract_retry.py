@@ -127,6 +127,20 @@ def test_owner_close_during_the_backoff_is_silent(backend: Backend, qtbot: QtBot
     assert task.terminal == []
 
 
+def test_zero_backoff_retries_of_many_tasks_each_end_once(backend: Backend, qtbot: QtBot) -> None:
+    # No wait between attempts: the next one is handed over as soon as the failed one's
+    # slot is free (tests/test_retry.py has the one-thread, no-queue worker of this).
+    policy = Retry(attempts=3, backoff=0, on=(OSError,))
+    tasks = [backend.task([("attempt",), ("fail_until", 2, "once"), ("return", i)], retry=policy) for i in range(16)]
+    handlers = [backend.start(task) for task in tasks]
+    qtbot.waitUntil(lambda: all(ended(task) for task in tasks), timeout=60_000)
+    for i, (task, handler) in enumerate(zip(tasks, handlers)):
+        assert task.terminal == ["done"] and task.calls[-1] == ("done", i), task.calls
+        assert task.retries == [(2, "once 1")] and attempts_seen(task) == [1, 2]
+        assert handler.attempt == 2
+    assert backend.errors == []
+
+
 def test_a_crashed_worker_process_can_be_retried(backend: Backend, qtbot: QtBot) -> None:
     if backend.name != "process":
         pytest.skip("a worker process that dies: the process backend")

@@ -21,8 +21,10 @@ from qbackground import (
     ProgressListener,
     Retry,
     TaskLifeCycle,
+    TaskQueueFullError,
     TaskStatus,
 )
+from qbackground.backends import Job, ThreadExecutor
 from qbackground.tasker import Task, TaskManager
 
 from . import submit_funcs, tasker_funcs
@@ -326,6 +328,72 @@ def test_a_sub_context_reports_the_attempt(worker: BackgroundWorker) -> None:
 
     assert worker.handle(Nested(retry=Retry(backoff=0.01))).start().get_result(20) == 2
     assert seen == [1, 2]
+
+
+# -- a retry and its own previous attempt's slot ------------------------------------------
+
+
+class LateRelease(ThreadExecutor):
+    """One thread, no queue; a pool thread slow to give its slot back: the first
+    ``on_stop()`` waits (up to 0.5 s) for the next ``submit()``, as a thread preempted
+    between an attempt's failure and its ``on_stop()`` would."""
+
+    def __init__(self) -> None:
+        super().__init__(max_threads=1, max_queued=0)
+        self.refused: list[BaseException] = []
+        self._submits = 0
+        self._stops = 0
+        self._changed = threading.Condition()
+
+    def submit(self, job: Job) -> None:
+        with self._changed:
+            self._submits += 1
+            self._changed.notify_all()
+        try:
+            super().submit(job)
+        except TaskQueueFullError as exc:
+            self.refused.append(exc)
+            raise
+
+    def on_stop(self) -> None:
+        with self._changed:
+            self._stops += 1
+            if self._stops == 1:
+                seen = self._submits
+                self._changed.wait_for(lambda: self._submits > seen, timeout=0.5)
+        super().on_stop()
+
+
+def test_a_retry_is_not_refused_for_its_own_previous_attempts_slot(qapp: QApplication, qtbot: QtBot) -> None:
+    # The next attempt is handed over only once the failed one's on_stop() gave the
+    # slot back; before, a zero backoff resubmitted into the still-taken slot and the
+    # task ended in TaskQueueFullError.
+    worker = BackgroundWorker()
+    executor = LateRelease()
+    try:
+        task = Flaky(2, Retry(attempts=3, backoff=0, on=(OSError,)))
+        handler = worker.handle(task, executor=executor).start()
+        qtbot.waitUntil(lambda: handler.is_done(), timeout=20_000)
+        assert executor.refused == []
+        assert task.calls == [("progress", [1]), ("retry", 2, "attempt 1"), ("progress", [2]), ("done", 2)]
+        assert handler.attempt == 2 and executor.active == 0 and executor.waiting == 0
+    finally:
+        assert worker.shutdown(timeout=10)
+        assert executor.shutdown(timeout=10)
+
+
+def test_zero_backoff_retries_on_one_thread_without_a_queue(qapp: QApplication, qtbot: QtBot) -> None:
+    # The user-facing case: threads=1, max_queued=0, many tasks that fail once.
+    worker = BackgroundWorker(threads=1, max_queued=0)
+    try:
+        for _ in range(200):
+            task = Flaky(2, Retry(attempts=3, backoff=0, on=(OSError,)))
+            handler = worker.handle(task).start()
+            qtbot.waitUntil(lambda: handler.is_done(), timeout=20_000)
+            assert task.calls[-1] == ("done", 2), task.calls
+            assert [c[0] for c in task.calls].count("retry") == 1
+    finally:
+        assert worker.shutdown(timeout=10)
 
 
 # -- submit() and the tasker ------------------------------------------------------------------

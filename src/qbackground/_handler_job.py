@@ -69,19 +69,24 @@ class HandlerJob(HandlerRetry[V]):
         if lifecycle is None:
             return
         executor = self._executor
+        again = False
         try:
             # In-process executors refuse AsyncBackgroundTask in check_task().
             ok, outcome = _run_task(cast("BackgroundTask[Any, V]", self._task), lifecycle)
             if ok:
                 self._succeed(outcome)
             else:
-                self._fail(outcome)
+                again = self._fail(outcome)
         finally:
             # A failure's traceback keeps _run_task's frame, and through it this one
             # (its caller): that frame must not keep the handler, which keeps the
             # exception (a cycle only the garbage collector could free).
+            ask, link = (self._retry_ask if again else None), self._link
             del self, lifecycle
             executor.on_stop()
+            if ask is not None:  # a retry is asked for only now that the slot is free
+                link.post(ask)
+            del ask, link
 
     def begin(self) -> TaskLifeCycle[Any] | None:
         """Executor side: the job starts now; its lifecycle, or None if it will not run.
@@ -205,7 +210,8 @@ class HandlerJob(HandlerRetry[V]):
         lifecycle = self._lifecycle
         if lifecycle is not None:
             lifecycle.finish()
-        self._fail(exc)
+        if self._fail(exc):
+            self._link.post(self._retry_ask)
 
     def _check_ending(self, what: str) -> None:
         if self._lifecycle is None:
@@ -260,9 +266,11 @@ class HandlerJob(HandlerRetry[V]):
         if watchers:
             self._post_stopped(watchers)
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException) -> bool:
+        """``run()`` raised ``exc``; True when the task runs again instead (the caller
+        then posts ``_retry_ask``, once the attempt's slot is released)."""
         if self._task._retry is not None and self._retry_later(exc):
-            return  # it runs again after a backoff (_handler_retry)
+            return True  # it runs again after a backoff (_handler_retry)
         with self._lock:
             self._run_over = True
             watchers, self._stop_watchers = self._stop_watchers, None
@@ -275,6 +283,7 @@ class HandlerJob(HandlerRetry[V]):
             self._link.post(self._deliver)
         if watchers:
             self._post_stopped(watchers)
+        return False
 
 
 _set_current = current_lifecycle_var.set

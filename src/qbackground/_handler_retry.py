@@ -91,7 +91,13 @@ class HandlerRetry(HandlerDelivery[V]):
 
     def _retry_later(self, exc: BaseException) -> bool:
         """Executor side: ``run()`` raised ``exc``; True when it will run again instead
-        of failing (the handler is then QUEUED and held until the backoff is over)."""
+        of failing (the handler is then QUEUED and held until the backoff is over).
+
+        On True the caller posts :meth:`_retry_ask` to the GUI thread, and only once
+        the executor has the failed attempt's slot back (``run_here()``: after
+        ``on_stop()``): a zero backoff resubmits at once, and a bounded executor
+        (``threads=1, max_queued=0``) must not refuse the retry because its own
+        previous attempt still held the slot."""
         retry = self._task._retry
         if retry is None or not isinstance(exc, retry.on):
             return False
@@ -109,7 +115,6 @@ class HandlerRetry(HandlerDelivery[V]):
             lifecycle = self._lifecycle
         if lifecycle is not None:
             lifecycle.finish()  # a report from the failed attempt now is a mistake
-        self._link.post(self._retry_ask)
         return True
 
     def _retry_ask(self) -> None:
