@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from typing import Any
 
@@ -108,8 +109,13 @@ def _report_step(lifecycle: TaskLifeCycle[Any], step: Step) -> bool:
     elif kind == "fail_until":  # an OSError on every attempt before number step[1]
         if lifecycle.attempt < step[1]:
             raise OSError(f"{step[2]} {lifecycle.attempt}")
+    elif kind == "mark":  # ("mark", path): append this run's attempt number to a file
+        with open(step[1], "a") as marks:
+            marks.write(f"{lifecycle.attempt}\n")
     elif kind == "crash_until":  # the worker process dies on attempts before step[1]
         if lifecycle.attempt < step[1]:
+            if step[2:] == ("kill",):  # ("crash_until", n, "kill"): SIGKILL, no exit code path
+                os.kill(os.getpid(), signal.SIGKILL)
             os._exit(3)
     else:
         return False

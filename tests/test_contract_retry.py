@@ -142,8 +142,8 @@ def test_zero_backoff_retries_of_many_tasks_each_end_once(backend: Backend, qtbo
 
 
 def test_a_crashed_worker_process_can_be_retried(backend: Backend, qtbot: QtBot) -> None:
-    if backend.name != "process":
-        pytest.skip("a worker process that dies: the process backend")
+    if backend.name not in ("process", "dask"):
+        pytest.skip("a worker process that dies: the process and Dask backends")
     policy = Retry(attempts=2, backoff=0.01, jitter=False)  # the default on: OSError, ProcessCrashedError
     task = backend.task([("crash_until", 2), ("attempt",), ("return", "survived")], retry=policy)
     handler = backend.start(task)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 from qtpy.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
-from qbackground import BackgroundWorker, ProcessCrashedError, TaskStatus
+from qbackground import BackgroundWorker, ProcessCrashedError, Retry, TaskStatus
 from qbackground.dask import DaskExecutor
 
 from .contract_tasks import AsyncScripted, Scripted, ScriptError
@@ -78,6 +80,89 @@ def test_killed_worker_is_a_crash(cluster: Any, qtbot: QtBot) -> None:
     after = Scripted([("return", "still serving")])
     start(cluster, after)
     qtbot.waitUntil(lambda: after.terminal == ["done"], timeout=60_000)
+
+
+CRASH_RETRY = Retry(attempts=3, backoff=0.01, jitter=False, on=(ProcessCrashedError,))
+
+
+def marks(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def test_a_killed_dask_worker_is_retried_and_then_succeeds(
+    cluster: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    # SIGKILL inside run() on attempt 1 only. The cluster DaskExecutor started lets the
+    # scheduler rerun nothing (allowed-failures 0): the crash is one failed attempt.
+    runs = tmp_path / "runs"
+    task = Scripted(
+        [("mark", str(runs)), ("crash_until", 2, "kill"), ("attempt",), ("return", "survived")],
+        retry=CRASH_RETRY,
+    )
+    handler = start(cluster, task)
+    qtbot.waitUntil(lambda: task.terminal != [], timeout=60_000)
+    assert task.terminal == ["done"], task.calls
+    failures = [value for name, value in task.calls if name == "retry"]
+    assert [attempt for attempt, _ in failures] == [2]
+    crash = failures[0][1]
+    assert isinstance(crash, ProcessCrashedError) and "the Dask worker running Scripted died" in str(crash)
+    assert type(crash.__cause__).__name__ == "KilledWorker"
+    assert handler.get_result() == "survived" and handler.attempt == 2
+    assert marks(runs) == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def rerunning(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A cluster the user made, whose scheduler reruns a task that killed its worker
+    once (``allowed-failures`` 1; Dask's default is 3) before it raises KilledWorker."""
+    make_cluster: Any = LocalCluster  # distributed is untyped
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        local = make_cluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, worker_dashboard_address=None,
+            local_directory=str(tmp_path_factory.mktemp("dask")),
+        )
+    make_client: Any = Client
+    client = make_client(local)
+    worker = BackgroundWorker()
+    executor = DaskExecutor(client)
+    yield worker, executor
+    worker.shutdown(timeout=10)
+    executor.close()
+    client.close()
+    local.close()
+
+
+def test_on_a_given_cluster_dask_reruns_first_then_the_retry_runs(
+    rerunning: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    # Dask's own reruns are all attempt 1 (the same call); only its final KilledWorker
+    # reaches qbackground, as one ProcessCrashedError, which Retry then runs again.
+    runs = tmp_path / "runs"
+    task = Scripted(
+        [("mark", str(runs)), ("crash_until", 2), ("attempt",), ("return", "survived")],
+        retry=CRASH_RETRY,
+    )
+    handler = start(rerunning, task)
+    qtbot.waitUntil(lambda: task.terminal != [], timeout=60_000)
+    assert task.terminal == ["done"], task.calls
+    assert [attempt for attempt, _ in task.retries] == [2]
+    assert marks(runs) == [1, 1, 2]  # the scheduler's rerun, then qbackground's retry
+    assert handler.get_result() == "survived"
+
+
+def test_on_a_given_cluster_a_crash_without_retry_is_handle_exception(
+    rerunning: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    # A policy that does not list the crash does not retry it either.
+    task = Scripted([("mark", str(runs)), ("crash_until", 2)], retry=Retry(on=(OSError,)))
+    start(rerunning, task)
+    qtbot.waitUntil(lambda: task.terminal != [], timeout=60_000)
+    assert task.terminal == ["error"] and task.retries == []
+    exc = task.calls[-1][1]
+    assert isinstance(exc, ProcessCrashedError) and type(exc.__cause__).__name__ == "KilledWorker"
+    assert marks(runs) == [1, 1]
 
 
 def test_given_client_is_not_closed(qapp: QApplication, qtbot: QtBot) -> None:
