@@ -193,7 +193,10 @@ class HandlerJob(HandlerRetry[V]):
         ``handle_exception(exc)`` follows on the GUI thread (or the unhandled path),
         unless the job was already decided — say, the ``TaskInterruptedError`` of a
         cancelled task. A task that could not be started (not picklable, no worker)
-        fails the same way. Call the executor's ``on_stop()`` after it.
+        fails the same way. Call the executor's ``on_stop()`` after it. A failure the
+        task's ``Retry`` takes brings the job back to ``submit()`` for its next attempt,
+        possibly before that ``on_stop()``: a bounded executor must not count that
+        submit against the failed attempt's slot (``run_here()`` releases it first).
 
         Raises:
             TaskStateError: called before :meth:`begin`, or after the job's ending was

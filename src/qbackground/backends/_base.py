@@ -172,6 +172,12 @@ class Job(Protocol):
         """``run()`` raised ``exc`` (or the task could not be started);
         ``handle_exception(exc)`` follows on the GUI thread.
 
+        When the task's ``Retry`` takes ``exc``, the same job comes back to
+        ``submit()`` for its next attempt, possibly as soon as this call returned
+        (:meth:`run_here` calls ``on_stop()`` first, so its slot is already free): an
+        executor that drives jobs itself and bounds its slots releases the failed
+        attempt's slot before calling ``fail()``, or must not refuse that submit.
+
         Raises:
             TaskStateError: before :meth:`begin`, or the ending was already reported.
 
