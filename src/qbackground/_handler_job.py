@@ -83,10 +83,12 @@ class HandlerJob(HandlerRetry[V]):
             # exception (a cycle only the garbage collector could free).
             ask, link = (self._retry_ask if again else None), self._link
             del self, lifecycle
-            executor.on_stop()
-            if ask is not None:  # a retry is asked for only now that the slot is free
-                link.post(ask)
-            del ask, link
+            try:
+                executor.on_stop()
+            finally:  # even if a custom on_stop() raised: the retry must not be lost
+                if ask is not None:  # asked for only now that the slot is free
+                    link.post(ask)
+                del ask, link
 
     def begin(self) -> TaskLifeCycle[Any] | None:
         """Executor side: the job starts now; its lifecycle, or None if it will not run.

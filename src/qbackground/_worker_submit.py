@@ -75,9 +75,10 @@ class SubmitMixin:
         cancels it (its ``canceled()`` runs) and starts this one; ``"queue"`` waits
         (``QUEUED``) until its ``run()`` has really stopped, a newer one replacing a
         waiting one (an idle key starts at the next turn of the event loop, so the
-        executes of one turn coalesce to the last); ``"parallel"`` only names the job. ``debounce=s`` starts only once
-        ``s`` seconds passed with no newer ``execute()`` for the key (each superseded
-        handler ends ``CANCELLED``); the timeout counts from the real start.
+        executes of one turn coalesce to the last); ``"parallel"`` only names the job.
+        ``debounce=s`` starts only once ``s`` seconds passed with no newer ``execute()``
+        for the key (each superseded handler ends ``CANCELLED``); the timeout counts
+        from the real start.
 
         Raises:
             IllegalConcurrentAccessError: called off the GUI thread.
