@@ -9,7 +9,6 @@ loop's: a cancel scheduled after a start always finds the coroutine's task.
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from .._current import current_lifecycle_var
 from .._errors import TaskStateError
 from .._lifecycle import TaskLifeCycle
 from ._base import Executor, Job
+from ._collector_hold import CollectorHold
 
 __all__ = ["LOOP_CHOICES", "AsyncioExecutor", "resolve_loop"]
 
@@ -28,8 +28,8 @@ LOOP_CHOICES = ("auto", "asyncio", "uvloop")
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
-_GC_HOLD_MIN = 64
-"""Starts in one burst above which the loop thread holds the cyclic collector."""
+_START_CHUNK = 1024
+"""Jobs started per loop callback (about 5 ms); their first steps run before the next."""
 
 
 def resolve_loop(choice: str) -> tuple[str, LoopFactory]:
@@ -85,6 +85,7 @@ class AsyncioExecutor(Executor):
         # call_soon_threadsafe per job would write the loop's wake-up socket each time.
         self._incoming: deque[Job] = deque()
         self._wake_pending = False
+        self._hold = CollectorHold(self._starts_waiting)  # loop thread only
 
     def check_task(self, task: Any) -> None:
         if not isinstance(task, AsyncBackgroundTask):
@@ -167,27 +168,30 @@ class AsyncioExecutor(Executor):
         try:
             loop.run_forever()
         finally:
+            self._hold.release(force=True)  # never leave the collector disabled
             loop.close()
 
     def _start_incoming(self) -> None:
         self._wake_pending = False
         incoming = self._incoming
         tasks = self._tasks
-        create_task = asyncio.get_running_loop().create_task
+        loop = asyncio.get_running_loop()
+        create_task = loop.create_task
         # A task's context is a copy of the current one taken by create_task(): set the
         # lifecycle just around it, and current_lifecycle() works inside the coroutine
         # at no cost per step (a context manager inside the coroutine cost ~2 us each).
         set_current = current_lifecycle_var.set
         reset_current = current_lifecycle_var.reset
-        # Nothing made here is garbage yet, so a burst holds the cyclic collector: each
-        # of its collections would only move these objects a generation up, and every
-        # ten of those trigger one more (a full one, over every task alive, 10-20 ms with
-        # 10,000 coroutines waiting). One collection after the burst does the same work.
-        collecting = gc.isenabled() and len(incoming) > _GC_HOLD_MIN
-        if collecting:
-            gc.disable()
+        self._hold.maybe_hold(len(incoming))  # see _collector_hold
         try:
-            while incoming:
+            # At most a chunk per callback: the coroutines' first steps, queued behind
+            # it, run before the next chunk, so the starts of a long burst are spread
+            # over it (as their ends will be) instead of all waiting for its last one.
+            # A chunk lasts about the GIL's switch interval (5 ms): between chunks the
+            # loop polls its selector, letting the GIL go and taking it back at once,
+            # and a thread waiting for the GIL is only forced in after a whole interval
+            # without a switch (chunks of 256 kept the GUI thread out for 50-100 ms).
+            for _ in range(min(len(incoming), _START_CHUNK)):
                 job = incoming.popleft()
                 lifecycle = job.begin()
                 if lifecycle is None:
@@ -196,8 +200,10 @@ class AsyncioExecutor(Executor):
                 tasks[job] = create_task(self._run(job, lifecycle))
                 reset_current(token)
         finally:
-            if collecting:
-                gc.enable()
+            if incoming and not self._wake_pending:
+                self._wake_pending = True
+                loop.call_soon(self._start_incoming)
+            self._hold.chunk_done(loop, more=bool(incoming))
 
     async def _run(self, job: Job, lifecycle: TaskLifeCycle[Any]) -> None:
         try:
@@ -214,6 +220,9 @@ class AsyncioExecutor(Executor):
             # A failure's traceback keeps this frame: it must not keep the job (the
             # handler, which keeps the exception) in a cycle only the collector frees.
             del job, lifecycle
+
+    def _starts_waiting(self) -> bool:
+        return bool(self._incoming) or self._wake_pending
 
     def _cancel(self, job: Job) -> None:
         task = self._tasks.get(job)
