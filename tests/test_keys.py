@@ -230,7 +230,9 @@ def test_queue_starts_the_next_only_after_run_really_stopped(
     start, _end = nxt.get_result(timeout=30)
     assert stopped, "the next one started before the first one's run() stopped"
     assert start >= stopped[0] - 0.05  # (when_stopped is posted: a little after the end)
-    assert start >= float(ended.read_text()), "the next one started while the first one's run() still ran"
+    still_ran = "the next one started while the first one's run() still ran"
+    assert ended.exists(), still_ran
+    assert start >= float(ended.read_text()), still_ran
     assert nxt.status is TaskStatus.DONE
 
 
