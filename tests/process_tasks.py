@@ -115,3 +115,24 @@ class Args(Scripted):
 
     def get_params(self) -> dict[str, Any]:
         return {"from": "gui"}
+
+
+class SlowToStop(Scripted):
+    """Publishes "started", waits for a cancel, then takes ``linger`` seconds to wind
+    down and writes the time its ``run()`` really ended to ``path`` (it may run in another
+    process: a file tells the test)."""
+
+    def __init__(self, path: str, linger: float) -> None:
+        super().__init__([])
+        self.path, self.linger = path, linger
+
+    def run(self, lifecycle: TaskLifeCycle[Any]) -> Any:
+        lifecycle.publish("started")
+        lifecycle.flush()
+        try:
+            while True:
+                lifecycle.sleep(0.005)  # raises TaskInterruptedError once cancelled
+        finally:
+            time.sleep(self.linger)  # a slow release (closing a device, say)
+            with open(self.path, "w") as ended:
+                ended.write(repr(time.time()))

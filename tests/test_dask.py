@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from qbackground import BackgroundWorker, ProcessCrashedError, Retry, TaskStatus
 from qbackground.dask import DaskExecutor
 
 from .contract_tasks import AsyncScripted, Scripted, ScriptError
-from .process_tasks import Die
+from .process_tasks import Die, SlowToStop
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +64,77 @@ def test_cancel_reaches_the_remote_task(cluster: Any, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: "started" in task.items, timeout=30_000)
     assert handler.cancel() is True and task.terminal == ["canceled"]
     qtbot.waitUntil(lambda: cluster[1].running == 0, timeout=30_000)  # the remote run stopped
+
+
+def test_a_cancelled_task_counts_as_stopped_only_once_its_remote_run_returned(
+    cluster: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    # Cancelling a Dask future does not stop a run() already executing on a Dask worker:
+    # on_stop() and when_stopped must wait for the remote run() itself ("queue" keys rely
+    # on it). The task winds down for 0.5 s after the cancel and records when it ended.
+    ended = tmp_path / "ended"
+    task = SlowToStop(str(ended), 0.5)
+    handler = start(cluster, task)
+    qtbot.waitUntil(lambda: "started" in task.items, timeout=30_000)
+    stopped: list[tuple[float, bool]] = []
+    handler.when_stopped(lambda _h: stopped.append((time.time(), ended.exists())))
+    assert handler.cancel() is True and task.terminal == ["canceled"]
+    qtbot.waitUntil(lambda: stopped != [], timeout=30_000)
+    when, ended_then = stopped[0]
+    assert ended_then, "when_stopped came before the remote run() returned"
+    assert when >= float(ended.read_text())
+    assert cluster[1].running == 0 and task.terminal == ["canceled"]
+
+
+def test_a_task_cancelled_while_it_waits_for_a_dask_worker_never_runs(
+    cluster: Any, qtbot: QtBot, tmp_path: Path
+) -> None:
+    # Both Dask workers (one thread each) are busy: the third task waits on the cluster.
+    # Cancelled there, it ends at once, while the others still run, and never runs.
+    blockers = [Scripted([("started",), ("wait_interrupt",)]) for _ in range(2)]
+    handlers = [start(cluster, blocker) for blocker in blockers]
+    qtbot.waitUntil(lambda: all("started" in b.items for b in blockers), timeout=30_000)
+    runs = tmp_path / "runs"
+    waiting = Scripted([("mark", str(runs)), ("return", "ran")])
+    handler = start(cluster, waiting)
+    stopped: list[int] = []
+    handler.when_stopped(lambda _h: stopped.append(cluster[1].running))
+    assert handler.cancel() is True and waiting.terminal == ["canceled"]
+    qtbot.waitUntil(lambda: stopped != [], timeout=30_000)
+    assert stopped == [2]  # ended while both blockers still ran
+    assert all(h.status is TaskStatus.RUNNING for h in handlers)
+    for blocker_handler in handlers:
+        blocker_handler.cancel()
+    qtbot.waitUntil(lambda: cluster[1].running == 0, timeout=30_000)
+    after = Scripted([("return", "served")])  # both workers free again: it would have run by now
+    start(cluster, after)
+    qtbot.waitUntil(lambda: after.terminal == ["done"], timeout=30_000)
+    assert not runs.exists() and waiting.terminal == ["canceled"]
+
+
+def test_a_task_class_the_dask_workers_cannot_import_fails_instead_of_hanging(
+    cluster: Any, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Dask workers were started before this folder joined sys.path: unpickling the
+    # task there raises ModuleNotFoundError, which must still end the job.
+    (tmp_path / "qb_only_here.py").write_text(
+        "from tests.contract_tasks import Scripted\n"
+        "class OnlyHere(Scripted):\n"
+        "    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "qb_only_here", raising=False)
+    module = importlib.import_module("qb_only_here")
+    try:
+        task = module.OnlyHere([("return", "unreachable")])
+        start(cluster, task)
+        qtbot.waitUntil(lambda: task.terminal != [], timeout=30_000)
+    finally:
+        sys.modules.pop("qb_only_here", None)
+    assert task.terminal == ["error"]
+    exc = task.calls[-1][1]
+    assert isinstance(exc, ModuleNotFoundError) and "qb_only_here" in str(exc)
+    qtbot.waitUntil(lambda: cluster[1].running == 0, timeout=30_000)
 
 
 def test_timeout(cluster: Any, qtbot: QtBot) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,23 +46,39 @@ class Slide(BackgroundTask[Any, int]):
         return state
 
 
-class Span(BackgroundTask[Any, tuple[float, float]]):
-    """Returns when its run() began and ended (process-wide clock), ignoring cancel."""
+def _write_end(path: str | None) -> float:
+    end = time.time()
+    if path is not None:  # run() may run in another process: a file tells the test
+        with open(path, "w") as ended:
+            ended.write(repr(end))
+    return end
 
-    def __init__(self, seconds: float) -> None:
+
+class Span(BackgroundTask[Any, tuple[float, float]]):
+    """Returns when its run() began and ended (system clock), ignoring cancel; writes
+    the end to ``ended`` (a path); ``announce``: reports progress 0.5 first, so a test
+    sees that run() has begun."""
+
+    def __init__(self, seconds: float, announce: bool = False, ended: str | None = None) -> None:
         super().__init__()
         self.seconds = seconds
+        self.announce = announce
+        self.ended = ended
 
     def run(self, lifecycle: TaskLifeCycle[Any]) -> tuple[float, float]:
         start = time.time()
+        if self.announce:
+            lifecycle.set_progress(0.5)
+            lifecycle.flush()
         time.sleep(self.seconds)
-        return start, time.time()
+        return start, _write_end(self.ended)
 
 
 class AsyncSpan(AsyncBackgroundTask[Any, tuple[float, float]]):
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, ended: str | None = None) -> None:
         super().__init__()
         self.seconds = seconds
+        self.ended = ended
 
     async def run(self, lifecycle: TaskLifeCycle[Any]) -> tuple[float, float]:
         start = time.time()
@@ -68,8 +86,9 @@ class AsyncSpan(AsyncBackgroundTask[Any, tuple[float, float]]):
             await asyncio.sleep(self.seconds)
         except asyncio.CancelledError:
             time.sleep(self.seconds)  # winds down slowly, blocking its loop
+            _write_end(self.ended)
             raise
-        return start, time.time()
+        return start, _write_end(self.ended)
 
 
 def _log() -> dict[str, list[int]]:
@@ -167,17 +186,39 @@ def test_get_result_of_a_debounced_handler_on_the_gui_thread(worker: BackgroundW
     assert handler.get_result(timeout=5) == 5
 
 
+@pytest.fixture(scope="module")
+def dask_executor() -> Iterator[Any]:
+    from qbackground.dask import DaskExecutor
+
+    # Two Dask workers: the next task could start on the free one at once.
+    with DaskExecutor(n_workers=2) as executor:
+        yield executor
+
+
 @pytest.mark.parametrize("cancel_first", [False, True], ids=["cancel-after", "cancel-before"])
-@pytest.mark.parametrize("backend", ["thread", "process", "asyncio"])
+@pytest.mark.parametrize("backend", ["thread", "process", "asyncio", "dask"])
 def test_queue_starts_the_next_only_after_run_really_stopped(
-    worker: BackgroundWorker, qtbot: QtBot, backend: str, cancel_first: bool
+    worker: BackgroundWorker,
+    qtbot: QtBot,
+    backend: str,
+    cancel_first: bool,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
-    task: BackgroundTask[Any, Any] | AsyncSpan = AsyncSpan(0.3) if backend == "asyncio" else Span(0.3)
-    first = worker.handle(task, executor=backend, key="k", policy="queue").start()
+    executor: Any = request.getfixturevalue("dask_executor") if backend == "dask" else backend
+    ended = tmp_path / "ended"  # when the first one's run() really returned
+    task: BackgroundTask[Any, Any] | AsyncSpan
+    if backend == "asyncio":
+        task = AsyncSpan(0.3, ended=str(ended))
+    else:  # on Dask, RUNNING comes before run() begins there: wait for its report
+        task = Span(1.0, True, str(ended)) if backend == "dask" else Span(0.3, ended=str(ended))
+    first = worker.handle(task, executor=executor, key="k", policy="queue").start()
     stopped: list[float] = []
     first.when_stopped(lambda h: stopped.append(time.time()))
     qtbot.waitUntil(lambda: first.status is TaskStatus.RUNNING, timeout=30_000)
-    nxt = worker.handle(AsyncSpan(0.01) if backend == "asyncio" else Span(0.01), executor=backend, key="k", policy="queue")
+    if backend == "dask":
+        qtbot.waitUntil(lambda: first.fraction == 0.5, timeout=30_000)
+    nxt = worker.handle(AsyncSpan(0.01) if backend == "asyncio" else Span(0.01), executor=executor, key="k", policy="queue")
     if cancel_first:  # decided, but its run() still winds down: the next one must wait
         first.cancel()
     nxt.execute()
@@ -189,6 +230,9 @@ def test_queue_starts_the_next_only_after_run_really_stopped(
     start, _end = nxt.get_result(timeout=30)
     assert stopped, "the next one started before the first one's run() stopped"
     assert start >= stopped[0] - 0.05  # (when_stopped is posted: a little after the end)
+    still_ran = "the next one started while the first one's run() still ran"
+    assert ended.exists(), still_ran
+    assert start >= float(ended.read_text()), still_ran
     assert nxt.status is TaskStatus.DONE
 
 

@@ -59,8 +59,8 @@ assert importlib.metadata.version("qbackground") == qbackground.__version__ == s
     importlib.metadata.version("qbackground"), qbackground.__version__, sys.argv[3])
 assert importlib.resources.files("qbackground").joinpath("py.typed").is_file(), "py.typed is missing"
 
-# Every module of the wheel imports (qbackground.dask and the module it runs on the
-# cluster need the dask extra).
+# Every module of the wheel imports (qbackground.dask and its two helper modules need
+# the dask extra).
 root = os.path.dirname(qbackground.__file__)
 for folder, _dirs, files in os.walk(root):
     for name in files:
@@ -69,7 +69,7 @@ for folder, _dirs, files in os.walk(root):
             if parts[-1] == "__init__":
                 parts.pop()
             module = ".".join(parts)
-            if module not in ("qbackground.dask", "qbackground._dask_remote"):
+            if module not in ("qbackground.dask", "qbackground._dask_remote", "qbackground._dask_tracked"):
                 importlib.import_module(module)
 
 [plugin] = [ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "qbackground"]

@@ -2,7 +2,9 @@
 
 The task arrives pickled by :mod:`qbackground.backends._sending` (its QObjects left in
 the GUI process, placeholders here); reports go back batched through one
-``distributed.Queue``, followed by an end marker.
+``distributed.Queue``, followed by an end marker. Before anything else it sets the job's
+``-started`` event and only then reads its cancel flag (the GUI side does the opposite:
+see :mod:`qbackground._dask_tracked`), so a job cancelled before it got here never runs.
 """
 
 from __future__ import annotations
@@ -15,18 +17,38 @@ from typing import Any
 import distributed as _distributed
 
 from ._current import running
-from ._errors import QBackgroundError
+from ._errors import QBackgroundError, TaskInterruptedError
 from ._generator import run_task_body
 from .backends._child import ChildLifeCycle
 from .backends._sending import Envelope, decode
 
-__all__ = ["STOP", "run_remote"]
+__all__ = ["STOP", "Stopped", "run_remote"]
 
 Event: Any = _distributed.Event
 Queue: Any = _distributed.Queue
 
 STOP = b"qbackground-stop"
 """Put on the report queue by the GUI process to end its reader thread."""
+
+
+class Stopped:
+    """What :func:`run_remote` returns when the job's cancel flag stopped it: before
+    ``run()`` started, or ``run()`` raised after the interrupt (returned, not raised, so
+    Dask logs no failed task for what is an ordinary cancel)."""
+
+    __slots__ = ()
+
+
+def _end_early(channel: Any, job_id: int, event_name: str) -> None:
+    """``run()`` will not run: clear the job's events (a set event stays on the scheduler
+    until cleared) and put the end marker, so the GUI side settles with the outcome."""
+    try:
+        for suffix in ("-started", "", "-cancelled", "-pause", "-resume"):
+            Event(event_name + suffix).clear()
+    except Exception:  # pragma: no cover - the cluster is already going away
+        pass
+    channel.put(pickle.dumps(("end", job_id)))
+
 
 def run_remote(
     payload: bytes,
@@ -38,9 +60,20 @@ def run_remote(
     attempt: int = 1,
 ) -> Any:
     """Runs on a Dask worker: the task, a flusher, a cancel and a pause watcher."""
-    task = decode(Envelope(payload, ()))
     channel = Queue(queue_name)
     cancel = Event(event_name)
+    started = Event(event_name + "-started")
+    # Announce first, then look (the GUI side sets the cancel flag, then reads -started):
+    # one of the two sides sees the other, so a cancelled job never runs unseen.
+    started.set()
+    if cancel.is_set():
+        _end_early(channel, job_id, event_name)
+        return Stopped()
+    try:
+        task = decode(Envelope(payload, ()))  # its class may not be importable here
+    except BaseException:
+        _end_early(channel, job_id, event_name)  # the GUI side settles with this error
+        raise
     kick = threading.Event()
     lifecycle = ChildLifeCycle(job_id, params, kick)
     lifecycle._attempt = attempt  # lifecycle.attempt, as in the GUI process
@@ -118,6 +151,10 @@ def run_remote(
         if lifecycle._broken is not None:
             raise lifecycle._broken
         return value
+    except (Exception, TaskInterruptedError):
+        if lifecycle._interrupted:  # the cancel flag stopped it: the GUI side ends the job
+            return Stopped()
+        raise
     finally:
         lifecycle.finish()
         finished.set()
@@ -135,6 +172,7 @@ def run_remote(
             paused_event.clear()
             resumed_event.clear()
             Event(event_name + "-cancelled").clear()
+            started.clear()  # run() has returned: the GUI side may settle the job at once
         except Exception:  # pragma: no cover - the cluster is already going away
             pass
         send_report()

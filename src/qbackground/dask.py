@@ -19,7 +19,10 @@ How the contract crosses the cluster:
   side puts an end marker after its last report, and the ending is delivered only after
   that marker, so ``done()`` never overtakes the last ``progress()``.
 * Cancel and timeout set a ``distributed.Event`` the task's lifecycle watches (read as a
-  local flag: ``is_cancelled()`` costs no round trip) and cancel the Dask future.
+  local flag: ``is_cancelled()`` costs no round trip). Cancelling a Dask future does not
+  stop a ``run()`` already executing, so the job ends (``on_stop()``, ``when_stopped``)
+  only once the remote ``run()`` has returned; a job that had not started yet never
+  starts, its future is cancelled and it ends at once (see :mod:`._dask_tracked`).
 * ``pause()``/``resume()`` set one of two more ``distributed.Event`` objects per job
   (``-pause``, ``-resume``); a watcher thread on the Dask worker long-polls the one that
   ends its current state and pauses or resumes the task's lifecycle there.
@@ -38,7 +41,7 @@ import pickle
 import queue
 import tempfile
 import threading
-import traceback
+import time
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
@@ -49,12 +52,15 @@ import distributed as _distributed
 from distributed import Client
 
 from ._async import AsyncBackgroundTask
-from ._current import running
-from ._errors import ProcessCrashedError, QBackgroundError, TaskStateError
+from ._errors import QBackgroundError, TaskStateError
 from ._dask_remote import STOP as _STOP
 from ._dask_remote import run_remote as _run_remote
+from ._dask_tracked import Tracked as _Tracked
+from ._dask_tracked import forward_pause as _forward_pause
+from ._dask_tracked import future_outcome as _future_outcome
+from ._dask_tracked import seconds_left as _left
+from ._dask_tracked import stop_remote as _stop_remote
 from .backends import Executor, Job
-from .backends._child import RemoteTraceback
 from .backends._sending import Unsendable, encode
 
 __all__ = ["DaskExecutor"]
@@ -66,20 +72,6 @@ Event: Any = _distributed.Event
 Queue: Any = _distributed.Queue
 
 _ids = itertools.count(1)
-
-
-class _Tracked:
-    """A job on the cluster, as the GUI process sees it."""
-
-    __slots__ = ("job", "future", "event_name", "end_seen", "outcome", "lock")
-
-    def __init__(self, job: Job, event_name: str) -> None:
-        self.job = job
-        self.future: Any = None  # a distributed Future (untyped methods)
-        self.event_name = event_name
-        self.end_seen = False  # the remote end marker arrived (all reports are in)
-        self.outcome: tuple[str, Any] | None = None  # ("done", value) / ("error", exc)
-        self.lock = threading.Lock()
 
 
 class DaskExecutor(Executor):
@@ -143,9 +135,11 @@ class DaskExecutor(Executor):
         self._queue = Queue(self._queue_name, client=client)
         self._jobs: dict[int, _Tracked] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when a job has settled
+        self._ending = 0  # jobs popped from _jobs whose settling is under way
         self._closed = False
         # Blocking cluster calls (Event.set, cancel) never run on the GUI thread.
-        self._control: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._control: queue.SimpleQueue[tuple[str, _Tracked] | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, name="qbackground-dask-reader", daemon=True)
         self._reader.start()
         self._controller = threading.Thread(
@@ -167,8 +161,13 @@ class DaskExecutor(Executor):
         self.close()
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Cancel running tasks, stop the helper threads, and close what this object
-        started (never a client it was given). Calling it twice is harmless.
+        """Cancel running tasks, wait up to ``timeout`` seconds for their ``run()`` to
+        return, stop the helper threads, and close what this object started (never a
+        client it was given). Calling it twice is harmless.
+
+        A task still running on a cluster this object started ends when that cluster
+        is closed here (its Dask worker processes stop with it); one still running on a
+        given cluster after ``timeout`` is left to it, and its job never ends.
 
         Example::
 
@@ -181,6 +180,11 @@ class DaskExecutor(Executor):
                 self._cluster.close()
             self._scratch.cleanup()
             self._owns_client = False
+            # The worker processes are gone: whatever still ran there has stopped now.
+            with self._lock:
+                left = list(self._jobs.values())
+            for tracked in left:
+                self._settle(tracked.job_id, "error", tracked.stopped_error(), force=True)
 
     # -- Executor interface ----------------------------------------------------------------
 
@@ -197,7 +201,7 @@ class DaskExecutor(Executor):
         if self._closed:
             raise TaskStateError("this DaskExecutor was closed")
         job_id = next(_ids)
-        tracked = _Tracked(job, f"{self._queue_name}-cancel-{job_id}")
+        tracked = _Tracked(job, job_id, f"{self._queue_name}-cancel-{job_id}")
         lifecycle = job.begin()
         if lifecycle is None:
             return
@@ -231,75 +235,87 @@ class DaskExecutor(Executor):
             ), force=True)
             return
         tracked.future = future
-        future.add_done_callback(lambda fut, job_id=job_id: self._future_done(job_id, fut))
+        future.add_done_callback(lambda fut, tracked=tracked: self._future_done(tracked, fut))
 
     def on_interrupt(self, job: Job) -> None:
         with self._lock:
             found = [t for t in self._jobs.values() if t.job is job]
         for tracked in found:
-            self._control.put(tracked)
+            self._control.put(("stop", tracked))
 
     def on_pause(self, job: Job) -> None:
         with self._lock:
             found = [t for t in self._jobs.values() if t.job is job]
         for tracked in found:
-            self._control.put((tracked,))  # a 1-tuple: forward the pause state
+            self._control.put(("pause", tracked))
 
     def shutdown(self, timeout: float | None) -> bool:
+        """Stop accepting tasks, stop the running ones, and wait up to ``timeout``
+        seconds for them to end (a started ``run()`` must return on its Dask worker);
+        True if all did. The helper threads stop then."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             if self._closed:
-                return True
+                return not self._jobs
             self._closed = True
             tracked = list(self._jobs.values())
         for item in tracked:
-            self._control.put(item)
+            self._control.put(("stop", item))
+        with self._idle:
+            ended = self._idle.wait_for(lambda: not self._jobs and not self._ending, _left(deadline))
         self._control.put(None)
-        self._controller.join(timeout)
+        self._controller.join(_left(deadline))
         try:
             self._queue.put(_STOP)
         except Exception:  # pragma: no cover - the cluster is already gone
             pass
-        self._reader.join(timeout)
-        return not self._reader.is_alive()
+        self._reader.join(_left(deadline))
+        return ended and not self._reader.is_alive()
 
     @property
     def running(self) -> int:
-        """Tasks submitted to the cluster and not yet settled."""
+        """Tasks submitted to the cluster whose ``run()`` has not ended yet."""
         return len(self._jobs)
 
     # -- helper threads ------------------------------------------------------------------
 
     def _control_loop(self) -> None:
+        # Blocking cluster calls, one at a time, in the order they were asked for.
         while True:
-            tracked = self._control.get()
-            if tracked is None:
+            request = self._control.get()
+            if request is None:
                 return
-            if isinstance(tracked, tuple):
-                self._forward_pause(tracked[0])
-                continue
-            try:
-                if tracked.job.is_cancelled():
-                    Event(tracked.event_name + "-cancelled", client=self.client).set()
-                Event(tracked.event_name, client=self.client).set()
-                if tracked.future is not None:
-                    tracked.future.cancel()
-            except Exception:  # pragma: no cover - cluster gone; the deadline still holds
-                pass
-
-    def _forward_pause(self, tracked: _Tracked) -> None:
-        """Two events per job: ``-pause`` set while paused, ``-resume`` set after a
-        resume; the task's watcher waits for whichever ends its current state. The state
-        is read now, so the last one forwarded is the handler's latest."""
-        name = tracked.event_name
-        try:
-            if tracked.job.is_paused():
-                Event(name + "-resume", client=self.client).clear()
-                Event(name + "-pause", client=self.client).set()
+            kind, tracked = request
+            with self._lock:
+                live = self._jobs.get(tracked.job_id) is tracked
+            if not live:
+                continue  # settled meanwhile: no event to set on the scheduler
+            if kind == "pause":
+                _forward_pause(self.client, tracked)
             else:
-                Event(name + "-pause", client=self.client).clear()
-                Event(name + "-resume", client=self.client).set()
-        except Exception:  # pragma: no cover - cluster gone; cancel and deadline still hold
-            pass
+                self._stop(tracked)
+
+    def _stop(self, tracked: _Tracked) -> None:
+        """Controller thread: a cancel, timeout or interrupt (or a cancelled future):
+        stop the remote ``run()``, or end a job that never started at once."""
+        if tracked.started is None:  # the first stop asked for: the protocol, once
+            try:
+                tracked.started = _stop_remote(self.client, tracked)
+            except Exception:  # the cluster is gone: nothing will report this job's end
+                tracked.started = False
+            future = tracked.future
+            if not tracked.started and future is not None:
+                try:
+                    future.cancel()  # it never runs (it would see the cancel flag anyway)
+                except Exception:  # pragma: no cover - cluster gone
+                    pass
+        if not tracked.started:
+            # Never started, or run() has already returned (-started is cleared after
+            # it): nothing runs, the job ends now, with the future's outcome if it came.
+            outcome = tracked.outcome or ("error", tracked.stopped_error())
+            self._settle(tracked.job_id, *outcome, force=True)
+        # Started: run() winds down on its Dask worker; the end marker, which comes after
+        # its last report, and the future's outcome settle the job (_read, _future_done).
 
     def _read(self) -> None:
         while True:
@@ -319,59 +335,52 @@ class DaskExecutor(Executor):
                 _, _, items, events, text, fraction, urgent = message
                 tracked.job.replay(items, events, text, fraction, flush=urgent)
             elif kind == "end":
-                with tracked.lock:
-                    tracked.end_seen = True
-                    outcome = tracked.outcome
+                outcome = tracked.record_end()
                 if outcome is not None:
                     self._settle(job_id, *outcome)
 
-    def _future_done(self, job_id: int, future: Any) -> None:
+    def _future_done(self, tracked: _Tracked, future: Any) -> None:
+        """Dask's callback thread: the future finished, failed or was cancelled."""
         with self._lock:
-            tracked = self._jobs.get(job_id)
-        if tracked is None:
+            live = self._jobs.get(tracked.job_id) is tracked
+        if not live:
             return
-        status = future.status
-        if status == "finished":
-            outcome: tuple[str, Any] = ("done", future.result())
-        elif status == "error":
-            exc = future.exception()
-            assert exc is not None
-            if type(exc).__name__ == "KilledWorker":
-                crashed = ProcessCrashedError(
-                    f"the Dask worker running {type(tracked.job.task).__name__} died ({exc})"
-                )
-                crashed.__cause__ = exc
-                self._settle(job_id, "error", crashed, force=True)  # no end marker will come
+        outcome = _future_outcome(tracked, future)
+        if outcome is None:
+            # Cancelled (by our _stop when the job never started, or by someone else on
+            # the cluster) or lost. A run() that already started keeps running on its Dask
+            # worker whatever the future says: the job ends with its end marker, once the
+            # controller asked it to stop (_stop ends at once a job that never started).
+            name = type(tracked.job.task).__name__
+            outcome = ("error", QBackgroundError(f"the Dask future of {name} was cancelled"))
+            if not tracked.record_outcome(outcome):
+                self._control.put(("stop", tracked))
                 return
-            remote_tb = future.traceback()
-            if exc.__cause__ is None and remote_tb is not None:
-                text = "".join(traceback.format_exception(type(exc), exc, remote_tb))
-                exc.__cause__ = RemoteTraceback(text)
-            outcome = ("error", exc)
-        else:  # cancelled: by us (a no-op then), or by someone else on the cluster
-            self._settle(
-                job_id,
-                "error",
-                QBackgroundError(f"the Dask future of {type(tracked.job.task).__name__} was cancelled"),
-                force=True,
-            )
+            outcome = tracked.outcome or outcome
+        elif outcome[0] == "crashed":  # its Dask worker died: no end marker will come
+            self._settle(tracked.job_id, "error", outcome[1], force=True)
             return
-        with tracked.lock:
-            tracked.outcome = outcome
-            ready = tracked.end_seen
-        if ready:
-            self._settle(job_id, *outcome)
+        elif not tracked.record_outcome(outcome):
+            return  # the end marker settles it (_read)
+        self._settle(tracked.job_id, *outcome)
 
     def _settle(self, job_id: int, kind: str, value: Any, *, force: bool = False) -> None:
-        """End a job once: ``done`` or ``error`` (``force``: without the end marker)."""
+        """End a job once: ``done`` or ``error`` (``force``: without the end marker),
+        only after its ``run()`` returned or when it never ran."""
         with self._lock:
             tracked = self._jobs.pop(job_id, None)
-        if tracked is None:
-            return
-        job = tracked.job
-        if kind == "done":
-            job.succeed(value)
-        elif kind == "error":
-            job.fail(value)
-        self.on_stop()
+            if tracked is None:
+                return
+            self._ending += 1
+        try:
+            job = tracked.job
+            if kind == "done":
+                job.succeed(value)
+            elif kind == "error":
+                job.fail(value)
+            self.on_stop()
+        finally:
+            with self._idle:
+                self._ending -= 1
+                self._idle.notify_all()
 
