@@ -4,7 +4,7 @@ Nothing a start makes is garbage yet: the handler's job, its lifecycle, the asyn
 task, the coroutine's frame, the future and timer handle of its first ``await``. With
 the collector running, young collections promote those objects a generation at a
 time, and each growth of the old generation by a quarter triggers a *full* collection
-over every task alive — five or six of them, of growing size, while 10,000 coroutines
+over every task alive — several of them, of growing size, while 10,000 coroutines
 start (10-40 ms each on the machine of ``make bench``), all on the path from the first
 ``execute()`` to the last ``done()``. Held through the burst, one young collection
 (``gc.collect(1)``) moves the whole burst to the old generation in a single pass, right
