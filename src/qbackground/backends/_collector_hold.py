@@ -44,7 +44,7 @@ class CollectorHold:
         hold = CollectorHold(lambda: bool(incoming))
         hold.maybe_hold(len(incoming))
         ...start a chunk of jobs...
-        hold.chunk_done(loop, more=bool(incoming))
+        hold.chunk_done(loop)
     """
 
     __slots__ = ("_waiting", "_held", "_since", "_release_pending")
@@ -55,11 +55,6 @@ class CollectorHold:
         self._since = 0.0
         self._release_pending = False
 
-    @property
-    def held(self) -> bool:
-        """True while this hold keeps the collector disabled."""
-        return self._held
-
     def maybe_hold(self, waiting: int) -> None:
         """Disable the collector for a burst of ``waiting`` starts (a no-op below
         ``HOLD_MIN``, when already held, or when the application disabled it)."""
@@ -69,31 +64,27 @@ class CollectorHold:
         self._held = True
         self._since = monotonic()
 
-    def chunk_done(self, loop: asyncio.AbstractEventLoop, *, more: bool) -> None:
-        """A chunk of starts was made; their first steps are queued on ``loop``.
-
-        The release is queued behind them when no start is left waiting (``more``
-        false), or when the hold is older than ``HOLD_LIMIT``.
-        """
-        if not self._held or self._release_pending:
-            return
-        if more and monotonic() - self._since < HOLD_LIMIT:
-            return  # the next chunk continues the burst; its end releases
-        self._release_pending = True
-        loop.call_soon(self.release)
+    def chunk_done(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A chunk of starts was made; their first steps are queued on ``loop``: queue
+        the release behind them, unless the burst goes on (see :meth:`release`)."""
+        if self._held and not self._release_pending and not self._continues():
+            self._release_pending = True
+            loop.call_soon(self.release)
 
     def release(self, *, force: bool = False) -> None:
         """Re-enable the collector and move what the burst made up in one pass.
 
         Queued by :meth:`chunk_done`. Starts that arrived meanwhile continue the burst
-        (their chunk queues the release again) unless the hold is older than
-        ``HOLD_LIMIT``; ``force=True`` (the executor stopping) releases regardless.
+        (their chunk queues the release again); ``force=True`` (the executor stopping)
+        releases regardless.
         """
         self._release_pending = False
-        if not self._held:
-            return
-        if not force and self._waiting() and monotonic() - self._since < HOLD_LIMIT:
+        if not self._held or (not force and self._continues()):
             return
         self._held = False
         gc.enable()
         gc.collect(1)  # young generations only: the burst's objects, in one pass
+
+    def _continues(self) -> bool:
+        """More starts wait for the loop, and the hold is younger than ``HOLD_LIMIT``."""
+        return self._waiting() and monotonic() - self._since < HOLD_LIMIT

@@ -203,7 +203,7 @@ class AsyncioExecutor(Executor):
             if incoming and not self._wake_pending:
                 self._wake_pending = True
                 loop.call_soon(self._start_incoming)
-            self._hold.chunk_done(loop, more=bool(incoming))
+            self._hold.chunk_done(loop)
 
     async def _run(self, job: Job, lifecycle: TaskLifeCycle[Any]) -> None:
         try:
